@@ -1,0 +1,264 @@
+//! The Images API's request and response shapes.
+//!
+//! Responses are parsed tolerantly: unknown fields are ignored and every enum-like value
+//! (`size`, `quality`, `output_format`…) is a plain string, because compatible servers and new
+//! models keep adding values.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{self, ResultEncoding};
+
+/// `POST /images/generations`. Only the fields that are set are sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationRequest {
+    pub prompt: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_compression: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<String>,
+}
+
+impl GenerationRequest {
+    /// A request with the model's defaults: one image, default size and quality, and base64
+    /// results where the model lets us choose (URLs expire after an hour).
+    pub fn for_model(model: &str, prompt: &str) -> GenerationRequest {
+        let mut request = GenerationRequest {
+            prompt: prompt.to_owned(),
+            model: model.to_owned(),
+            n: Some(1),
+            ..GenerationRequest::default()
+        };
+        if let Some(entry) = catalog::find(model) {
+            request.size = Some(entry.default_size().to_owned());
+            request.quality = entry.default_quality().map(str::to_owned);
+            request.output_format = entry.default_output_format().map(str::to_owned);
+            if entry.results == ResultEncoding::UrlOrBase64 {
+                request.response_format = Some("b64_json".to_owned());
+            }
+        }
+        request
+    }
+
+    /// How many images this request asks for (the API's default is one).
+    pub fn image_count(&self) -> u32 {
+        self.n.unwrap_or(1)
+    }
+
+    /// The file extension the results will most likely have, before any bytes are seen.
+    pub fn expected_extension(&self) -> &str {
+        match self.output_format.as_deref() {
+            Some("jpeg") | Some("jpg") => "jpg",
+            Some("webp") => "webp",
+            _ => "png",
+        }
+    }
+}
+
+/// The body of a successful images response.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImagesResponse {
+    #[serde(default)]
+    pub created: i64,
+    #[serde(default)]
+    pub data: Vec<ImageData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b64_json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revised_prompt: Option<String>,
+}
+
+/// Token usage of GPT image models. Every field is optional: servers differ.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens_details: Option<TokenDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_details: Option<TokenDetails>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tokens: Option<u64>,
+}
+
+/// `{"error": {...}}`, the API's error envelope.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub param: Option<String>,
+    /// Some servers send numbers here; anything that is not a string is dropped.
+    #[serde(default, deserialize_with = "string_or_none")]
+    pub code: Option<String>,
+}
+
+impl ErrorEnvelope {
+    pub fn new(
+        message: impl Into<String>,
+        kind: &str,
+        param: Option<&str>,
+        code: Option<&str>,
+    ) -> Self {
+        ErrorEnvelope {
+            error: ErrorBody {
+                message: message.into(),
+                kind: Some(kind.to_owned()),
+                param: param.map(str::to_owned),
+                code: code.map(str::to_owned),
+            },
+        }
+    }
+}
+
+fn string_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_sends_only_what_is_set() {
+        let request = GenerationRequest::for_model("gpt-image-2", "a fox");
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "prompt": "a fox", "model": "gpt-image-2", "n": 1,
+                "size": "auto", "quality": "auto", "output_format": "png"
+            })
+        );
+    }
+
+    #[test]
+    fn dalle_asks_for_base64_because_urls_expire() {
+        let request = GenerationRequest::for_model("dall-e-3", "a fox");
+        assert_eq!(request.response_format.as_deref(), Some("b64_json"));
+        assert_eq!(request.output_format, None);
+        assert_eq!(request.size.as_deref(), Some("1024x1024"));
+    }
+
+    #[test]
+    fn unknown_models_get_no_guessed_parameters() {
+        let request = GenerationRequest::for_model("flux-dev", "a fox");
+        assert_eq!(request.size, None);
+        assert_eq!(request.quality, None);
+        assert_eq!(request.response_format, None);
+    }
+
+    #[test]
+    fn parses_the_spec_example_and_ignores_unknown_fields() {
+        let body = r#"{
+          "created": 1713833628,
+          "data": [{"b64_json": "aGk=", "future_field": 3}],
+          "background": "transparent", "output_format": "png",
+          "size": "2048x1152", "quality": "xhigh",
+          "usage": {"total_tokens": 100, "input_tokens": 50, "output_tokens": 50,
+                    "input_tokens_details": {"text_tokens": 10, "image_tokens": 40}},
+          "svg_usage": {"model": "x"}
+        }"#;
+        let response: ImagesResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(response.data.len(), 1);
+        assert_eq!(response.size.as_deref(), Some("2048x1152"));
+        assert_eq!(response.quality.as_deref(), Some("xhigh"));
+        assert_eq!(
+            response
+                .usage
+                .unwrap()
+                .input_tokens_details
+                .unwrap()
+                .image_tokens,
+            Some(40)
+        );
+    }
+
+    #[test]
+    fn parses_url_results_and_minimal_bodies() {
+        let body = r#"{"created": 1, "data": [{"url": "https://example.com/a.png", "revised_prompt": "A fox."}]}"#;
+        let response: ImagesResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            response.data[0].url.as_deref(),
+            Some("https://example.com/a.png")
+        );
+        assert_eq!(response.data[0].revised_prompt.as_deref(), Some("A fox."));
+        let bare: ImagesResponse = serde_json::from_str("{}").unwrap();
+        assert!(bare.data.is_empty());
+    }
+
+    #[test]
+    fn error_envelope_tolerates_numeric_and_missing_codes() {
+        let e: ErrorEnvelope =
+            serde_json::from_str(r#"{"error":{"message":"m","code":429}}"#).unwrap();
+        assert_eq!(e.error.code.as_deref(), Some("429"));
+        assert_eq!(e.error.kind, None);
+        let e: ErrorEnvelope = serde_json::from_str(
+            r#"{"error":{"message":"m","type":"t","param":null,"code":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.error.code, None);
+    }
+
+    #[test]
+    fn expected_extension_follows_format() {
+        let mut r = GenerationRequest::for_model("gpt-image-2", "x");
+        assert_eq!(r.expected_extension(), "png");
+        r.output_format = Some("jpeg".into());
+        assert_eq!(r.expected_extension(), "jpg");
+        r.output_format = Some("webp".into());
+        assert_eq!(r.expected_extension(), "webp");
+    }
+}

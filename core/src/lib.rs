@@ -1,0 +1,18 @@
+//! The shared truth of Easel: what each model accepts, the shapes the Images API speaks,
+//! validation with reasons a person can read, and error classification.
+//!
+//! Pure Rust with no browser or server dependencies, so it is tested natively and ships
+//! inside both the wasm app and the relay.
+
+pub mod api;
+pub mod catalog;
+pub mod error;
+pub mod files;
+pub mod size;
+pub mod validate;
+
+pub use api::{GenerationRequest, ImageData, ImagesResponse, Usage};
+pub use catalog::{Model, ModelStatus};
+pub use error::{ApiFailure, FailureKind};
+pub use size::Size;
+pub use validate::{Problem, validate};
