@@ -5,6 +5,7 @@
 //! inside both the wasm app and the relay.
 
 pub mod api;
+pub mod backend;
 pub mod catalog;
 pub mod error;
 pub mod files;
@@ -12,6 +13,7 @@ pub mod size;
 pub mod validate;
 
 pub use api::{GenerationRequest, ImageData, ImagesResponse, Usage};
+pub use backend::{Backend, Mode};
 pub use catalog::{Model, ModelStatus};
 pub use error::{ApiFailure, FailureKind};
 pub use size::Size;

@@ -218,15 +218,14 @@ fn check_custom(r: &GenerationRequest, problems: &mut Vec<Problem>) {
             format!("n must be between 1 and 16 (got {n})."),
         ));
     }
-    if let Some(size) = r.size.as_deref() {
-        if size != "auto" && Size::parse(size).is_none() {
-            problems.push(Problem::new(
-                "size",
-                format!(
-                    "Invalid value: '{size}'. Use 'auto' or WIDTHxHEIGHT, for example 1024x1024."
-                ),
-            ));
-        }
+    if let Some(size) = r.size.as_deref()
+        && size != "auto"
+        && Size::parse(size).is_none()
+    {
+        problems.push(Problem::new(
+            "size",
+            format!("Invalid value: '{size}'. Use 'auto' or WIDTHxHEIGHT, for example 1024x1024."),
+        ));
     }
 }
 

@@ -1,0 +1,454 @@
+//! The offline generator: answers `POST /v1/images/generations` the way the Images API does
+//! (validation errors, sizes, formats, `b64_json` or expiring URLs, usage, revised prompts),
+//! with deterministic pictures drawn here, so Easel runs and is tested without a network.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::body::{self, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use easel_core::api::TokenDetails;
+use easel_core::catalog::{self, ResultEncoding};
+use easel_core::{GenerationRequest, ImageData, ImagesResponse, Size, Usage, validate};
+
+use crate::{AppError, AppState, Config, MAX_BODY_BYTES};
+
+pub mod draw;
+mod store;
+
+use draw::{Format, Spec};
+pub use store::ImageStore;
+use store::{StoredImage, random_hex};
+
+/// The API's size when none (or `auto`) is asked for.
+const DEFAULT_SIZE: Size = Size {
+    width: 1024,
+    height: 1024,
+};
+
+/// Bounds for models outside the catalog, whose sizes are free-form: enough for 4K, not
+/// enough to exhaust memory.
+const MAX_EDGE: u32 = 4096;
+const MAX_PIXELS: u64 = 4096 * 2304;
+
+pub(crate) async fn generations(state: AppState, request: Request) -> Response {
+    let mut response = generate(&state, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    let id = HeaderValue::from_str(&format!("req_{}", random_hex()))
+        .expect("hex is a valid header value");
+    response.headers_mut().insert("x-request-id", id);
+    response
+}
+
+async fn generate(state: &AppState, request: Request) -> Result<Response, AppError> {
+    let origin = public_origin(&state.config, request.uri(), request.headers());
+    let body = body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|error| {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::InvalidJson { detail: None }
+            }
+        })?;
+    let request = parse(&body)?;
+    if let Some(problem) = validate(&request).into_iter().next() {
+        return Err(AppError::InvalidRequest {
+            message: problem.message,
+            param: Some(problem.param.to_owned()),
+            code: "invalid_value",
+        });
+    }
+    let plan = Plan::new(&request)?;
+
+    // Dropping this future (the client went away) cancels the wait and the remaining images.
+    tokio::time::sleep(state.config.generator_latency).await;
+    let mut data = Vec::new();
+    for index in 0..request.image_count() {
+        let prompt = request.prompt.clone();
+        let (spec, url) = (plan.spec, plan.url);
+        let image = tokio::task::spawn_blocking(move || -> image::ImageResult<Drawn> {
+            let bytes = draw::picture(&prompt, index, &spec)?;
+            Ok(if url {
+                Drawn::Bytes(Bytes::from(bytes))
+            } else {
+                Drawn::Base64(STANDARD.encode(bytes))
+            })
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let (b64_json, url) = match image {
+            Drawn::Base64(text) => (Some(text), None),
+            Drawn::Bytes(bytes) => {
+                let format = plan.spec.format;
+                let stored = StoredImage {
+                    content_type: format.mime(),
+                    bytes,
+                };
+                let name = state.generated.insert(format.extension(), stored);
+                (None, Some(format!("{origin}/v1/generated/{name}")))
+            }
+        };
+        data.push(ImageData {
+            b64_json,
+            url,
+            revised_prompt: plan.revised_prompt.clone(),
+        });
+    }
+
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut response = ImagesResponse {
+        created,
+        data,
+        ..ImagesResponse::default()
+    };
+    if let Some(quality) = plan.gpt_quality {
+        let size = Size {
+            width: plan.spec.width,
+            height: plan.spec.height,
+        };
+        response.size = Some(size.to_string());
+        response.output_format = Some(plan.spec.format.name().to_owned());
+        response.background = Some(
+            if plan.spec.transparent {
+                "transparent"
+            } else {
+                "opaque"
+            }
+            .to_owned(),
+        );
+        response.usage = Some(usage(&request.prompt, size, quality, request.image_count()));
+        response.quality = Some(quality.to_owned());
+    }
+    Ok(Json(response).into_response())
+}
+
+enum Drawn {
+    Base64(String),
+    Bytes(Bytes),
+}
+
+/// `GET /v1/generated/{file}`: an image made for a `url` result, while it lasts.
+pub(crate) async fn generated_image(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let image = state.generated.get(&file).ok_or(AppError::ImageExpired)?;
+    let headers = [
+        (header::CONTENT_TYPE, image.content_type),
+        // Like the API's links: only for whoever asked, and only for the hour it lives.
+        (header::CACHE_CONTROL, "private, max-age=3600"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    Ok((headers, image.bytes).into_response())
+}
+
+/// The body as a request, with the API's answers to broken bodies.
+fn parse(body: &[u8]) -> Result<GenerationRequest, AppError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| AppError::InvalidJson { detail: None })?;
+    let Some(object) = value.as_object() else {
+        return Err(AppError::InvalidJson {
+            detail: Some("expected a JSON object".into()),
+        });
+    };
+    if !object.contains_key("prompt") {
+        return Err(AppError::InvalidRequest {
+            message: "Missing required parameter: 'prompt'.".into(),
+            param: Some("prompt".into()),
+            code: "missing_required_parameter",
+        });
+    }
+    let mut request: GenerationRequest =
+        serde_json::from_value(value.clone()).map_err(|error| {
+            // Name the field at fault, as the API does, by trying each field on its own.
+            let culprit = object.iter().find(|(key, field)| {
+                let alone = serde_json::json!({ "prompt": "", *key: field });
+                serde_json::from_value::<GenerationRequest>(alone).is_err()
+            });
+            match culprit {
+                Some((key, _)) => AppError::InvalidRequest {
+                    message: format!("Invalid type for '{key}': {error}."),
+                    param: Some(key.clone()),
+                    code: "invalid_type",
+                },
+                None => AppError::InvalidJson {
+                    detail: Some(error.to_string()),
+                },
+            }
+        })?;
+    if request.model.is_empty() {
+        request.model = default_model(&request).to_owned();
+    }
+    Ok(request)
+}
+
+/// The API's rule for a missing `model`: dall-e-2, unless a parameter only GPT image models
+/// take is present.
+fn default_model(request: &GenerationRequest) -> &'static str {
+    let gpt_only = request.output_format.is_some()
+        || request.output_compression.is_some()
+        || request.background.is_some()
+        || request.moderation.is_some();
+    if gpt_only { "gpt-image-1" } else { "dall-e-2" }
+}
+
+/// How a valid request is answered.
+struct Plan {
+    spec: Spec,
+    /// `url` results rather than `b64_json`.
+    url: bool,
+    /// For GPT image models: the resolved quality; they also report size, format, background
+    /// and usage.
+    gpt_quality: Option<&'static str>,
+    revised_prompt: Option<String>,
+}
+
+impl Plan {
+    fn new(request: &GenerationRequest) -> Result<Plan, AppError> {
+        let model = catalog::find(&request.model);
+        let size = match request.size.as_deref() {
+            None | Some("auto") => DEFAULT_SIZE,
+            Some(text) => Size::parse(text).ok_or_else(|| invalid("size", text))?,
+        };
+        if size.width > MAX_EDGE || size.height > MAX_EDGE || size.pixels() > MAX_PIXELS {
+            return Err(AppError::InvalidRequest {
+                message: format!(
+                    "Invalid size '{size}': the offline generator draws at most {MAX_EDGE} pixels \
+                     a side and {MAX_PIXELS} pixels in all."
+                ),
+                param: Some("size".into()),
+                code: "invalid_value",
+            });
+        }
+        let format = match request.output_format.as_deref() {
+            None => Format::Png,
+            Some(name) => Format::parse(name).ok_or_else(|| {
+                invalid_choice("output_format", name, "'png', 'jpeg', and 'webp'")
+            })?,
+        };
+        let transparent = request.background.as_deref() == Some("transparent");
+        if transparent && format == Format::Jpeg {
+            return Err(AppError::InvalidRequest {
+                message: "A transparent background needs the png or webp output format.".into(),
+                param: Some("background".into()),
+                code: "invalid_value",
+            });
+        }
+        let always_base64 = model.is_some_and(|m| m.results == ResultEncoding::AlwaysBase64);
+        let url = match request.response_format.as_deref() {
+            _ if always_base64 => false,
+            None | Some("url") => true,
+            Some("b64_json") => false,
+            Some(other) => {
+                return Err(invalid_choice(
+                    "response_format",
+                    other,
+                    "'url' and 'b64_json'",
+                ));
+            }
+        };
+        let gpt_quality = always_base64.then(|| match request.quality.as_deref() {
+            None | Some("auto") => "medium",
+            Some(quality) => catalog_value(model.map_or(&[], |m| m.qualities), quality),
+        });
+        let revised_prompt = (request.model == "dall-e-3")
+            .then(|| revise(&request.prompt, request.style.as_deref()));
+        let jpeg_quality = request
+            .output_compression
+            .map_or(90, |c| c.clamp(1, 100) as u8);
+        Ok(Plan {
+            spec: Spec {
+                width: size.width,
+                height: size.height,
+                format,
+                transparent,
+                jpeg_quality,
+            },
+            url,
+            gpt_quality,
+            revised_prompt,
+        })
+    }
+}
+
+/// The catalog's own `'static` copy of a value that validation already accepted.
+fn catalog_value(allowed: &'static [&'static str], value: &str) -> &'static str {
+    allowed
+        .iter()
+        .copied()
+        .find(|a| *a == value)
+        .unwrap_or("medium")
+}
+
+fn invalid(param: &str, value: &str) -> AppError {
+    AppError::InvalidRequest {
+        message: format!("Invalid value: '{value}'."),
+        param: Some(param.to_owned()),
+        code: "invalid_value",
+    }
+}
+
+fn invalid_choice(param: &str, value: &str, supported: &str) -> AppError {
+    AppError::InvalidRequest {
+        message: format!("Invalid value: '{value}'. Supported values are: {supported}."),
+        param: Some(param.to_owned()),
+        code: "invalid_value",
+    }
+}
+
+/// Plausible token counts: about four characters a text token, and image tokens that grow with
+/// the area and the quality, on the scale of gpt-image-1's published table (1056 for a medium
+/// 1024x1024).
+fn usage(prompt: &str, size: Size, quality: &str, n: u32) -> Usage {
+    let text_tokens = (prompt.chars().count() as u64).div_ceil(4).max(1);
+    let per_megapixel: u64 = match quality {
+        "low" => 272,
+        "high" => 4160,
+        "xhigh" => 6240,
+        "max" => 8320,
+        _ => 1056,
+    };
+    let output_tokens = per_megapixel * size.pixels() / (1024 * 1024) * u64::from(n);
+    Usage {
+        input_tokens: Some(text_tokens),
+        output_tokens: Some(output_tokens),
+        total_tokens: Some(text_tokens + output_tokens),
+        input_tokens_details: Some(TokenDetails {
+            text_tokens: Some(text_tokens),
+            image_tokens: Some(0),
+        }),
+        output_tokens_details: None,
+    }
+}
+
+/// dall-e-3 rewrites every prompt into a more detailed one; this does so the same way each time.
+fn revise(prompt: &str, style: Option<&str>) -> String {
+    let subject = prompt.trim().trim_end_matches(['.', '!', '?']);
+    let subject = lowercase_article(subject);
+    match style {
+        Some("natural") => format!(
+            "A natural, true-to-life photograph of {subject}, in soft daylight, with realistic \
+             textures and an uncluttered composition."
+        ),
+        _ => format!(
+            "A vivid, richly detailed illustration of {subject}, with dramatic lighting, \
+             saturated colours and a carefully balanced composition."
+        ),
+    }
+}
+
+/// "A fox" → "a fox" inside a sentence, but "NASA" stays as it is.
+fn lowercase_article(text: &str) -> String {
+    let mut words = text.splitn(2, ' ');
+    match words.next() {
+        Some(first @ ("A" | "An" | "The")) => {
+            let rest = words.next().unwrap_or("");
+            format!("{} {rest}", first.to_lowercase())
+                .trim_end()
+                .to_owned()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Where clients reach the relay: the configured public URL, else `http://` and the Host the
+/// request named (checked, so a crafted Host cannot inject anything into the URL).
+fn public_origin(config: &Config, uri: &axum::http::Uri, headers: &HeaderMap) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_model_follows_the_api() {
+        let request = parse(br#"{"prompt":"x"}"#).unwrap();
+        assert_eq!(request.model, "dall-e-2");
+        let request = parse(br#"{"prompt":"x","output_format":"webp"}"#).unwrap();
+        assert_eq!(request.model, "gpt-image-1");
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let Err(AppError::InvalidRequest { param, message, .. }) =
+            parse(br#"{"prompt":"x","n":"2"}"#)
+        else {
+            panic!("expected an invalid request");
+        };
+        assert_eq!(param.as_deref(), Some("n"));
+        assert!(message.starts_with("Invalid type for 'n'"), "{message}");
+    }
+
+    #[test]
+    fn revised_prompts_read_well() {
+        assert_eq!(
+            revise("A fox in snow.", None),
+            "A vivid, richly detailed illustration of a fox in snow, with dramatic lighting, \
+             saturated colours and a carefully balanced composition."
+        );
+        assert!(revise("NASA rocket", Some("natural")).contains("of NASA rocket,"));
+    }
+
+    #[test]
+    fn usage_grows_with_area_and_quality() {
+        let small = usage("a fox", DEFAULT_SIZE, "low", 1);
+        assert_eq!(small.output_tokens, Some(272));
+        assert_eq!(small.input_tokens, Some(2));
+        let tall = Size {
+            width: 1024,
+            height: 1536,
+        };
+        assert_eq!(
+            usage("a fox", tall, "medium", 2).output_tokens,
+            Some(1584 * 2)
+        );
+    }
+
+    #[test]
+    fn origin_comes_from_config_or_a_clean_host() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        let uri = axum::http::Uri::from_static("/v1/images/generations");
+        let config = Config::default();
+        assert_eq!(
+            public_origin(&config, &uri, &headers),
+            "http://127.0.0.1:8080"
+        );
+        headers.insert(header::HOST, HeaderValue::from_static("evil/\"x"));
+        assert_eq!(public_origin(&config, &uri, &headers), "http://localhost");
+        let config = Config {
+            public_url: Some("https://easel.example/".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            public_origin(&config, &uri, &headers),
+            "https://easel.example"
+        );
+    }
+}

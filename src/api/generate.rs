@@ -1,0 +1,138 @@
+use std::sync::Arc;
+
+use base64::Engine;
+use easel_core::error::{classify, redact};
+use easel_core::files::ImageFormat;
+use easel_core::{ApiFailure, Backend, GenerationRequest, ImagesResponse, Usage};
+use web_sys::AbortSignal;
+
+use super::fetch;
+use crate::storage::ObjectUrl;
+
+/// One finished image, held in the browser as a Blob behind an object URL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedImage {
+    pub url: Arc<ObjectUrl>,
+    pub format: ImageFormat,
+    pub revised_prompt: Option<String>,
+}
+
+/// The outcome of a successful request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generation {
+    pub images: Vec<GeneratedImage>,
+    /// The size the server actually made (useful when `auto` was asked).
+    pub size: Option<String>,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GenerateError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{}", .0.message)]
+    Failed(ApiFailure),
+}
+
+/// Sends a generation request and turns every result into a Blob. URL results are fetched
+/// at once, because they expire upstream.
+pub async fn generate(
+    backend: &Backend,
+    request: &GenerationRequest,
+    signal: &AbortSignal,
+) -> Result<Generation, GenerateError> {
+    let secret = backend.api_key.clone();
+    let fail = |failure: ApiFailure| {
+        if signal.aborted() {
+            return GenerateError::Cancelled;
+        }
+        let message = redact(&failure.message, &secret);
+        GenerateError::Failed(ApiFailure { message, ..failure })
+    };
+
+    let body =
+        serde_json::to_string(request).map_err(|e| fail(ApiFailure::malformed(e.to_string())))?;
+    let mut headers = backend.auth_headers();
+    headers.push(("Content-Type", "application/json".to_owned()));
+    let url = backend.endpoint("images/generations");
+    let response = fetch::send(&url, "POST", &headers, Some(&body), Some(signal))
+        .await
+        .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
+    let text = fetch::text(&response)
+        .await
+        .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
+    if !response.ok() {
+        return Err(fail(classify(response.status(), &text)));
+    }
+    let parsed: ImagesResponse = serde_json::from_str(&text).map_err(|_| {
+        fail(ApiFailure::malformed(
+            "The answer was not an images response (invalid JSON).",
+        ))
+    })?;
+    drop(text);
+    if parsed.data.is_empty() {
+        return Err(fail(ApiFailure::malformed(
+            "The answer contained no images.",
+        )));
+    }
+
+    let mut images = Vec::with_capacity(parsed.data.len());
+    for (index, item) in parsed.data.into_iter().enumerate() {
+        let bytes = match (item.b64_json, item.url) {
+            (Some(b64), _) => base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| {
+                    fail(ApiFailure::malformed(format!(
+                        "Image {} is not valid base64.",
+                        index + 1
+                    )))
+                })?,
+            (None, Some(url)) => download(&url, signal).await.map_err(|message| {
+                fail(ApiFailure::network(format!(
+                    "Image {}: {message}",
+                    index + 1
+                )))
+            })?,
+            (None, None) => {
+                return Err(fail(ApiFailure::malformed(format!(
+                    "Image {} has neither data nor a URL.",
+                    index + 1
+                ))));
+            }
+        };
+        let format = ImageFormat::sniff(&bytes).ok_or_else(|| {
+            fail(ApiFailure::malformed(format!(
+                "Image {} is not a PNG, JPEG, WebP or GIF.",
+                index + 1
+            )))
+        })?;
+        let url = ObjectUrl::from_bytes(&bytes, format.mime())
+            .map_err(|e| fail(ApiFailure::malformed(fetch::describe(&e))))?;
+        images.push(GeneratedImage {
+            url: Arc::new(url),
+            format,
+            revised_prompt: item.revised_prompt,
+        });
+    }
+    Ok(Generation {
+        images,
+        size: parsed.size,
+        usage: parsed.usage,
+    })
+}
+
+/// Fetches a result URL. No credentials go with it: the key is for the API origin only.
+async fn download(url: &str, signal: &AbortSignal) -> Result<Vec<u8>, String> {
+    let response = fetch::send(url, "GET", &[], None, Some(signal))
+        .await
+        .map_err(|e| format!("could not download the image ({})", fetch::describe(&e)))?;
+    if !response.ok() {
+        return Err(format!(
+            "downloading the image failed with HTTP {}",
+            response.status()
+        ));
+    }
+    fetch::bytes(&response)
+        .await
+        .map_err(|e| fetch::describe(&e))
+}

@@ -1,0 +1,9 @@
+//! Talking to the Images API (directly or through a relay). The only module that calls
+//! `fetch`.
+
+mod fetch;
+mod generate;
+mod relay;
+
+pub use generate::{GenerateError, GeneratedImage, Generation, generate};
+pub use relay::{RelayInfo, relay_info};

@@ -1,0 +1,14 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn AppHeader() -> impl IntoView {
+    view! {
+        <header class="app-header">
+            <a class="brand" href="/">"Easel"</a>
+            <nav>
+                <a id="nav-studio" href="/">"Studio"</a>
+                <a id="nav-settings" href="/settings">"Settings"</a>
+            </nav>
+        </header>
+    }
+}

@@ -1,0 +1,129 @@
+use std::time::Duration;
+
+use easel_core::ApiFailure;
+use easel_core::files::download_name;
+use leptos::prelude::*;
+
+use crate::api::Generation;
+use crate::state::{Job, JobState, Jobs, Settings, jobs::now_ms};
+
+/// One generation: placeholders while it runs, then its images, or what went wrong.
+#[component]
+pub fn JobCard(job: Job) -> impl IntoView {
+    let jobs = expect_context::<Jobs>();
+    let state = job.state.clone();
+    let id = job.id;
+    let n = job.request.image_count();
+    let model = job.request.model.clone();
+    let asked_size = job
+        .request
+        .size
+        .clone()
+        .unwrap_or_else(|| "default size".to_owned());
+    let prompt = job.request.prompt.clone();
+
+    let elapsed = RwSignal::new(0u64);
+    let started = job.started_ms;
+    if let Ok(ticker) = set_interval_with_handle(
+        move || elapsed.set(((now_ms() - started) / 1000.0) as u64),
+        Duration::from_millis(500),
+    ) {
+        let running = state.clone();
+        Effect::new(move |_| {
+            if running.with(|s| *s != JobState::Running) {
+                ticker.clear();
+            }
+        });
+        on_cleanup(move || ticker.clear());
+    }
+
+    let body = {
+        let state = state.clone();
+        let job = job.clone();
+        move || {
+            match state.get() {
+            JobState::Running => {
+                let job = job.clone();
+                view! {
+                    <div class="results">
+                        {(0..n).map(|_| view! {
+                            <div class="placeholder" aria-busy="true">
+                                <span class="spinner" aria-hidden="true"></span>
+                                <span class="elapsed">{move || format!("Generating… {} s", elapsed.get())}</span>
+                            </div>
+                        }).collect_view()}
+                    </div>
+                    <button type="button" class="cancel" on:click=move |_| job.cancel()>"Cancel"</button>
+                }
+                .into_any()
+            }
+            JobState::Done(generation) => view! { <Results generation prompt=prompt.clone() /> }.into_any(),
+            JobState::Failed(failure) => view! { <FailureNote failure job=job.clone() /> }.into_any(),
+            JobState::Cancelled => {
+                view! { <p class="cancelled">{move || format!("Cancelled after {} s. Nothing was kept.", elapsed.get())}</p> }
+                    .into_any()
+            }
+        }
+        }
+    };
+
+    view! {
+        <article class="job" data-state=move || state.with(JobState::name)>
+            <header class="job-header">
+                <p class="job-prompt" title=job.request.prompt.clone()>{job.request.prompt.clone()}</p>
+                <p class="job-meta">
+                    {format!("{model} · {asked_size} · {n} image{}", if n == 1 { "" } else { "s" })}
+                </p>
+                <button type="button" class="dismiss" title="Remove from this page" aria-label="Remove"
+                    on:click=move |_| jobs.dismiss(id)>"×"</button>
+            </header>
+            {body}
+        </article>
+    }
+}
+
+#[component]
+fn Results(generation: Generation, prompt: String) -> impl IntoView {
+    let made_size = generation.size.clone();
+    view! {
+        <div class="results">
+            {generation.images.iter().enumerate().map(|(index, image)| {
+                let file = download_name(&prompt, index + 1, image.format.extension());
+                let src = image.url.as_str().to_owned();
+                view! {
+                    <figure class="result-card">
+                        <img class="result" src=src.clone() alt=prompt.clone() decoding="async" />
+                        <figcaption>
+                            {image.revised_prompt.clone().map(|revised| view! {
+                                <p class="revised" title="The server rewrote the prompt">{revised}</p>
+                            })}
+                            <a class="download button" href=src download=file.clone() title=file>"Download"</a>
+                        </figcaption>
+                    </figure>
+                }
+            }).collect_view()}
+        </div>
+        {made_size.map(|size| view! { <p class="hint">{format!("Made at {size}.")}</p> })}
+    }
+}
+
+#[component]
+fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
+    let settings = expect_context::<Settings>();
+    let jobs = expect_context::<Jobs>();
+    let status = match (failure.status, failure.param.as_deref()) {
+        (Some(status), Some(param)) => format!("HTTP {status} · parameter '{param}'"),
+        (Some(status), None) => format!("HTTP {status}"),
+        (None, _) => "No answer from the server".to_owned(),
+    };
+    let request = job.request.clone();
+    view! {
+        <div class="job-error" role="alert">
+            <p class="error-message">{failure.message.clone()}</p>
+            <p class="error-explanation">{failure.explanation()}</p>
+            <p class="hint error-status">{status}</p>
+            <button type="button" class="retry"
+                on:click=move |_| jobs.start(request.clone(), settings.backend())>"Try again"</button>
+        </div>
+    }
+}

@@ -1,0 +1,44 @@
+use easel_core::Mode;
+use leptos::prelude::*;
+
+use crate::api;
+use crate::state::Settings;
+
+/// Says when the relay draws offline stand-in images, or when no relay answers.
+#[component]
+pub fn RelayBanner() -> impl IntoView {
+    let settings = expect_context::<Settings>();
+    let info = LocalResource::new(move || {
+        let mode = settings.mode.get();
+        let relay_url = settings.relay_url.get();
+        async move {
+            match mode {
+                Mode::Relay => Some(api::relay_info(&relay_url).await),
+                Mode::Direct => None,
+            }
+        }
+    });
+    move || match info.get() {
+        Some(Some(Some(relay))) if relay.is_offline() => Some(
+            view! {
+                <p id="offline-banner" class="banner" role="status">
+                    <strong>"Offline demo. "</strong>
+                    "The relay draws stand-in images locally; nothing is sent to OpenAI. "
+                    "Start it with OPENAI_API_KEY set for real images, or use your own key in "
+                    <a href="/settings">"Settings"</a>"."
+                </p>
+            }
+            .into_any(),
+        ),
+        Some(Some(None)) => Some(
+            view! {
+                <p id="no-relay-banner" class="banner warn" role="status">
+                    "No Easel relay answers at " {settings.relay_url.get_untracked()} ". "
+                    "Use your own API key instead in " <a href="/settings">"Settings"</a> "."
+                </p>
+            }
+            .into_any(),
+        ),
+        _ => None,
+    }
+}

@@ -1,0 +1,7 @@
+mod not_found;
+mod settings;
+mod studio;
+
+pub use not_found::NotFound;
+pub use settings::SettingsPage;
+pub use studio::Studio;
