@@ -17,4 +17,4 @@ pub use backend::{Backend, Mode};
 pub use catalog::{Model, ModelStatus};
 pub use error::{ApiFailure, FailureKind};
 pub use size::Size;
-pub use validate::{Problem, validate};
+pub use validate::{Problem, validate, validate_free_form};

@@ -24,6 +24,16 @@ impl Problem {
 
 /// Every problem with the request; empty when it can be sent.
 pub fn validate(request: &GenerationRequest) -> Vec<Problem> {
+    check(request, catalog::find(&request.model))
+}
+
+/// Only the basic shape, whatever the model is called: for a model the user typed by name,
+/// which on their server may differ from OpenAI's model of that name.
+pub fn validate_free_form(request: &GenerationRequest) -> Vec<Problem> {
+    check(request, None)
+}
+
+fn check(request: &GenerationRequest, model: Option<&Model>) -> Vec<Problem> {
     let mut problems = Vec::new();
     if request.prompt.trim().is_empty() {
         problems.push(Problem::new("prompt", "Write a prompt first."));
@@ -32,7 +42,7 @@ pub fn validate(request: &GenerationRequest) -> Vec<Problem> {
         problems.push(Problem::new("model", "Choose a model."));
         return problems;
     }
-    match catalog::find(&request.model) {
+    match model {
         Some(model) => check_known(model, request, &mut problems),
         None => check_custom(request, &mut problems),
     }
@@ -359,6 +369,16 @@ mod tests {
         assert_eq!(validate(&r), vec![]);
         r.size = Some("huge".into());
         assert_eq!(params(&validate(&r)), ["size"]);
+    }
+
+    #[test]
+    fn free_form_ignores_the_catalog() {
+        let mut r = request("dall-e-2");
+        r.size = Some("1536x1024".into());
+        assert_eq!(params(&validate(&r)), ["size"]);
+        assert_eq!(validate_free_form(&r), vec![]);
+        r.prompt.clear();
+        assert_eq!(params(&validate_free_form(&r)), ["prompt"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use easel_core::catalog::{self, DEFAULT_MODEL, Model};
-use easel_core::{GenerationRequest, validate};
+use easel_core::{GenerationRequest, validate, validate_free_form};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
@@ -73,10 +73,12 @@ pub fn PromptForm() -> impl IntoView {
         }
     });
     let problem = Memo::new(move |_| {
-        let request_problem = validate(&request.get())
-            .into_iter()
-            .next()
-            .map(|p| p.message);
+        let request = request.get();
+        let problems = match model.get() {
+            Some(_) => validate(&request),
+            None => validate_free_form(&request),
+        };
+        let request_problem = problems.into_iter().next().map(|p| p.message);
         request_problem.or_else(|| settings.backend().problem().map(str::to_owned))
     });
 
