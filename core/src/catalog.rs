@@ -40,7 +40,7 @@ pub enum ResultEncoding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Model {
     pub id: &'static str,
-    /// A short note for the picker, e.g. "fast" or "highest quality".
+    /// A short note for the picker, e.g. "Fast; xhigh and max quality".
     pub blurb: &'static str,
     pub status: ModelStatus,
     pub prompt_max_chars: usize,

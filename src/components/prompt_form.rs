@@ -108,8 +108,8 @@ pub fn PromptForm() -> impl IntoView {
                 {move || {
                     let used = prompt.with(|p| p.chars().count());
                     match prompt_limit() {
-                        Some(limit) => format!("{used} / {limit} characters"),
-                        None => format!("{used} characters"),
+                        Some(limit) => format!("{} / {} characters", grouped(used), grouped(limit)),
+                        None => format!("{} characters", grouped(used)),
                     }
                 }}
             </p>
@@ -217,5 +217,30 @@ fn model_note(model: Option<&'static Model>) -> String {
 fn keep_or(signal: RwSignal<String>, allowed: &[&str], default: &str) {
     if !allowed.contains(&signal.get_untracked().as_str()) {
         signal.set(default.to_owned());
+    }
+}
+
+/// `32000` → `32,000`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(1000), "1,000");
+        assert_eq!(super::grouped(32000), "32,000");
+        assert_eq!(super::grouped(1234567), "1,234,567");
     }
 }

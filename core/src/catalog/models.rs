@@ -62,7 +62,7 @@ const fn gpt_image(
 pub static MODELS: &[Model] = &[
     gpt_image(
         "gpt-image-2",
-        "the default; any size up to 4K",
+        "The default; any size up to 4K",
         ModelStatus::Current,
         GPT_QUALITIES,
         true,
@@ -70,7 +70,7 @@ pub static MODELS: &[Model] = &[
     ),
     gpt_image(
         "gpt-image-2.5-flare",
-        "fast; xhigh and max quality",
+        "Fast; xhigh and max quality",
         ModelStatus::Current,
         GPT25_QUALITIES,
         true,
@@ -78,7 +78,7 @@ pub static MODELS: &[Model] = &[
     ),
     gpt_image(
         "gpt-image-2.5-sunburst",
-        "most detailed; xhigh and max quality",
+        "Most detailed; xhigh and max quality",
         ModelStatus::Current,
         GPT25_QUALITIES,
         true,
@@ -86,7 +86,7 @@ pub static MODELS: &[Model] = &[
     ),
     gpt_image(
         "gpt-image-1.5",
-        "previous generation",
+        "Previous generation",
         ModelStatus::Deprecated {
             shutdown: "2026-12-01",
         },
@@ -96,7 +96,7 @@ pub static MODELS: &[Model] = &[
     ),
     gpt_image(
         "gpt-image-1-mini",
-        "low cost",
+        "Low cost",
         ModelStatus::Deprecated {
             shutdown: "2026-12-01",
         },
@@ -106,7 +106,7 @@ pub static MODELS: &[Model] = &[
     ),
     gpt_image(
         "gpt-image-1",
-        "first GPT image model",
+        "The first GPT image model",
         ModelStatus::ShutDown {
             since: "2026-10-23",
         },
@@ -116,7 +116,7 @@ pub static MODELS: &[Model] = &[
     ),
     Model {
         id: "dall-e-3",
-        blurb: "one image per request; rewrites prompts",
+        blurb: "One image per request; rewrites prompts",
         status: ModelStatus::ShutDown {
             since: "2026-05-12",
         },
@@ -133,7 +133,7 @@ pub static MODELS: &[Model] = &[
     },
     Model {
         id: "dall-e-2",
-        blurb: "small square images",
+        blurb: "Small square images",
         status: ModelStatus::ShutDown {
             since: "2026-05-12",
         },
