@@ -73,6 +73,15 @@ impl ApiFailure {
         }
     }
 
+    /// Whether sending the very same request again can succeed (after waiting, or after the
+    /// user fixes their key or connection). Not for a request the server judged invalid.
+    pub fn may_succeed_unchanged(&self) -> bool {
+        !matches!(
+            self.kind,
+            FailureKind::InvalidRequest | FailureKind::Moderation | FailureKind::TooLarge
+        )
+    }
+
     /// A plain explanation of what happened and what to do about it.
     pub fn explanation(&self) -> String {
         match self.kind {
@@ -288,6 +297,9 @@ mod tests {
         assert_eq!(f.kind, FailureKind::InvalidRequest);
         assert_eq!(f.param.as_deref(), Some("size"));
         assert!(f.explanation().contains("'size'"));
+        assert!(!f.may_succeed_unchanged());
+        assert!(classify(401, "").may_succeed_unchanged());
+        assert!(ApiFailure::network("x").may_succeed_unchanged());
     }
 
     #[test]

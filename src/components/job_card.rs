@@ -117,13 +117,16 @@ fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
         (None, _) => "No answer from the server".to_owned(),
     };
     let request = job.request.clone();
+    let retry = failure.may_succeed_unchanged();
     view! {
         <div class="job-error" role="alert">
             <p class="error-message">{failure.message.clone()}</p>
             <p class="error-explanation">{failure.explanation()}</p>
             <p class="hint error-status">{status}</p>
-            <button type="button" class="retry"
-                on:click=move |_| jobs.start(request.clone(), settings.backend())>"Try again"</button>
+            {retry.then(|| view! {
+                <button type="button" class="retry"
+                    on:click=move |_| jobs.start(request.clone(), settings.backend())>"Try again"</button>
+            })}
         </div>
     }
 }
