@@ -1,1 +1,60 @@
-fn main() {}
+//! `cargo xtask run | test`: installs the tools Easel needs and orchestrates builds and tests.
+
+mod bootstrap;
+mod proc;
+mod run;
+mod sys;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Easel developer commands
+
+Usage: cargo xtask <COMMAND> [OPTIONS]
+
+Commands:
+  run    Build the release app and serve it with the relay (offline generator unless
+         OPENAI_API_KEY is set). Ctrl+C stops it.
+           --addr <HOST:PORT>   listen address (default 127.0.0.1:8080)
+           -- <ARGS>...         extra arguments for easel-relay (e.g. -- --latency-ms 500)
+  test   Run every check: fmt, clippy (native + wasm), native tests, release build,
+         bundle size budget, browser tests, end-to-end journeys. Prints a summary.
+  setup  Only install the tools (both commands above do this first)
+  help   Print this message
+
+Both install what is missing (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt; for `test`
+also Chromium and chromedriver) and skip what is present.
+
+Environment:
+  CHROMEDRIVER   chromedriver binary to use (default /usr/bin/chromedriver)
+  CHROME         Chromium binary for the end-to-end tests (default /usr/bin/chromium)
+";
+
+/// Errors are human-readable sentences; every failure ends the command with a message.
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("run") => run::parse(&args[1..]).and_then(run::run),
+        Some("test") if args.len() == 1 => test::test(),
+        Some("test") => Err(format!("`test` takes no arguments, got {:?}", &args[1..])),
+        Some("setup") => bootstrap::build_tools()
+            .and_then(|()| bootstrap::rust_components())
+            .and_then(|()| bootstrap::chromium())
+            .map(|_| ExitCode::SUCCESS),
+        None | Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("✗ {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
