@@ -2,19 +2,32 @@ use std::sync::Arc;
 
 use base64::Engine;
 use easel_core::error::{classify, redact};
-use easel_core::files::ImageFormat;
+use easel_core::files::{ImageFormat, dimensions};
 use easel_core::{ApiFailure, Backend, GenerationRequest, ImagesResponse, Usage};
-use web_sys::AbortSignal;
+use send_wrapper::SendWrapper;
+use web_sys::{AbortSignal, Blob};
 
 use super::fetch;
-use crate::storage::ObjectUrl;
+use crate::storage::{ObjectUrl, browser};
 
 /// One finished image, held in the browser as a Blob behind an object URL.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct GeneratedImage {
     pub url: Arc<ObjectUrl>,
+    pub blob: SendWrapper<Blob>,
     pub format: ImageFormat,
+    /// SHA-256 of the bytes, hex.
+    pub hash: String,
+    pub width: u32,
+    pub height: u32,
     pub revised_prompt: Option<String>,
+}
+
+impl PartialEq for GeneratedImage {
+    /// The same image: the same object URL (the Blob behind it cannot be compared).
+    fn eq(&self, other: &GeneratedImage) -> bool {
+        self.url == other.url
+    }
 }
 
 /// The outcome of a successful request.
@@ -106,11 +119,21 @@ pub async fn generate(
                 index + 1
             )))
         })?;
-        let url = ObjectUrl::from_bytes(&bytes, format.mime())
+        let (width, height) = dimensions(&bytes).unwrap_or((0, 0));
+        let array = js_sys::Uint8Array::from(bytes.as_slice());
+        drop(bytes);
+        let hash = browser::sha256_hex(&array)
+            .await
+            .map_err(|e| fail(ApiFailure::malformed(fetch::describe(&e))))?;
+        let (url, blob) = ObjectUrl::from_array(&array, format.mime())
             .map_err(|e| fail(ApiFailure::malformed(fetch::describe(&e))))?;
         images.push(GeneratedImage {
             url: Arc::new(url),
+            blob: SendWrapper::new(blob),
             format,
+            hash,
+            width,
+            height,
             revised_prompt: item.revised_prompt,
         });
     }

@@ -10,15 +10,23 @@ pub struct ObjectUrl {
 }
 
 impl ObjectUrl {
-    /// Copies `bytes` into a new Blob of type `mime` and makes a URL for it.
-    pub fn from_bytes(bytes: &[u8], mime: &str) -> Result<ObjectUrl, JsValue> {
-        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    /// A URL for a Blob (kept alive by the browser while the URL lives).
+    pub fn from_blob(blob: &Blob) -> Result<ObjectUrl, JsValue> {
+        Ok(ObjectUrl {
+            url: Url::create_object_url_with_blob(blob)?,
+        })
+    }
+
+    /// A new Blob of type `mime` holding `bytes`, and a URL for it.
+    pub fn from_array(
+        bytes: &js_sys::Uint8Array,
+        mime: &str,
+    ) -> Result<(ObjectUrl, Blob), JsValue> {
         let options = BlobPropertyBag::new();
         options.set_type(mime);
-        let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
-        Ok(ObjectUrl {
-            url: Url::create_object_url_with_blob(&blob)?,
-        })
+        let blob =
+            Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(bytes), &options)?;
+        Ok((ObjectUrl::from_blob(&blob)?, blob))
     }
 
     pub fn as_str(&self) -> &str {
