@@ -7,8 +7,11 @@
 pub mod api;
 pub mod backend;
 pub mod catalog;
+pub mod crc32;
 pub mod error;
 pub mod files;
+pub mod gallery;
+pub mod png_text;
 pub mod size;
 pub mod validate;
 
