@@ -12,12 +12,14 @@ use leptos_router::path;
 
 use crate::components::AppHeader;
 use crate::pages::{NotFound, SettingsPage, Studio};
-use crate::state::{Jobs, Settings};
+use crate::state::{Draft, GALLERY_DB, Gallery, Jobs, Settings};
 
 #[component]
 pub fn App() -> impl IntoView {
     Settings::provide();
-    Jobs::provide();
+    Draft::provide();
+    let gallery = Gallery::provide(GALLERY_DB);
+    Jobs::provide(gallery);
     view! {
         <Router>
             <AppHeader />

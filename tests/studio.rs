@@ -5,7 +5,7 @@
 use std::any::Any;
 
 use easel::pages::Studio;
-use easel::state::{Jobs, Settings};
+use easel::state::{Draft, Gallery, Jobs, Settings};
 use easel_core::Mode;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -121,7 +121,17 @@ async fn sleep(ms: i32) {
     JsFuture::from(promise).await.unwrap();
 }
 
+/// A fresh gallery database per test, so tests never see each other's images.
+fn fresh_db_name() -> &'static str {
+    let name = format!("easel-test-{}", js_sys::Math::random().to_bits());
+    Box::leak(name.into_boxed_str())
+}
+
 fn mount(configure: impl FnOnce(Settings) + 'static) -> Mounted {
+    mount_with_db(fresh_db_name(), configure)
+}
+
+fn mount_with_db(db_name: &'static str, configure: impl FnOnce(Settings) + 'static) -> Mounted {
     web_sys::window()
         .unwrap()
         .local_storage()
@@ -133,7 +143,8 @@ fn mount(configure: impl FnOnce(Settings) + 'static) -> Mounted {
     document().body().unwrap().append_child(&root).unwrap();
     let handle = leptos::mount::mount_to(root.clone(), move || {
         let settings = Settings::provide();
-        Jobs::provide();
+        Draft::provide();
+        Jobs::provide(Gallery::provide(db_name));
         configure(settings);
         view! { <Studio /> }
     });

@@ -20,6 +20,9 @@ pub struct GeneratedImage {
     pub hash: String,
     pub width: u32,
     pub height: u32,
+    /// Length and CRC-32 of the bytes (a ZIP export needs both).
+    pub byte_len: u64,
+    pub crc32: u32,
     pub revised_prompt: Option<String>,
 }
 
@@ -120,6 +123,7 @@ pub async fn generate(
             )))
         })?;
         let (width, height) = dimensions(&bytes).unwrap_or((0, 0));
+        let (byte_len, crc32) = (bytes.len() as u64, easel_core::crc32::crc32(&bytes));
         let array = js_sys::Uint8Array::from(bytes.as_slice());
         drop(bytes);
         let hash = browser::sha256_hex(&array)
@@ -134,6 +138,8 @@ pub async fn generate(
             hash,
             width,
             height,
+            byte_len,
+            crc32,
             revised_prompt: item.revised_prompt,
         });
     }

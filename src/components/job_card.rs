@@ -11,6 +11,7 @@ use crate::state::{Job, JobState, Jobs, Settings, jobs::now_ms};
 #[component]
 pub fn JobCard(job: Job) -> impl IntoView {
     let jobs = expect_context::<Jobs>();
+    let settings = expect_context::<Settings>();
     let state = job.state.clone();
     let id = job.id;
     let n = job.request.image_count();
@@ -57,8 +58,26 @@ pub fn JobCard(job: Job) -> impl IntoView {
                 }
                 .into_any()
             }
-            JobState::Done(generation) => view! { <Results generation prompt=prompt.clone() /> }.into_any(),
+            JobState::Done { generation, unsaved } => view! {
+                {unsaved.map(|reason| view! {
+                    <p class="unsaved" role="alert">
+                        {format!("Not saved to the gallery: {reason} ")}
+                        "The images stay here until this page closes: download the ones you want to keep."
+                    </p>
+                })}
+                <Results generation prompt=prompt.clone() />
+            }
+            .into_any(),
             JobState::Failed(failure) => view! { <FailureNote failure job=job.clone() /> }.into_any(),
+            JobState::Interrupted => {
+                let request = job.request.clone();
+                view! {
+                    <p class="interrupted">"Interrupted: the page was closed or reloaded before the answer arrived."</p>
+                    <button type="button" class="retry"
+                        on:click=move |_| jobs.start(request.clone(), settings.backend())>"Retry"</button>
+                }
+                .into_any()
+            }
             JobState::Cancelled => {
                 view! { <p class="cancelled">{move || format!("Cancelled after {} s. Nothing was kept.", elapsed.get())}</p> }
                     .into_any()

@@ -1,12 +1,9 @@
-use easel_core::catalog::{self, DEFAULT_MODEL, Model};
+use easel_core::catalog::{self, Model};
 use easel_core::{GenerationRequest, validate, validate_free_form};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
-use crate::state::{Jobs, Settings};
-
-/// The model picker's value for a model outside the catalog.
-const CUSTOM: &str = "custom";
+use crate::state::{CUSTOM_MODEL as CUSTOM, Draft, Jobs, Settings};
 
 /// The prompt and every parameter the chosen model accepts, nothing it doesn't.
 #[component]
@@ -14,25 +11,16 @@ pub fn PromptForm() -> impl IntoView {
     let settings = expect_context::<Settings>();
     let jobs = expect_context::<Jobs>();
 
-    let prompt = RwSignal::new(String::new());
-    let model_choice = RwSignal::new(DEFAULT_MODEL.to_owned());
-    let custom_model = RwSignal::new(String::new());
-    let custom_size = RwSignal::new(String::new());
-    let initial = catalog::find(DEFAULT_MODEL);
-    let size = RwSignal::new(initial.map_or("auto", Model::default_size).to_owned());
-    let quality = RwSignal::new(
-        initial
-            .and_then(Model::default_quality)
-            .unwrap_or_default()
-            .to_owned(),
-    );
-    let format = RwSignal::new(
-        initial
-            .and_then(Model::default_output_format)
-            .unwrap_or_default()
-            .to_owned(),
-    );
-    let count = RwSignal::new(1u32);
+    let Draft {
+        prompt,
+        model_choice,
+        custom_model,
+        custom_size,
+        size,
+        quality,
+        format,
+        count,
+    } = expect_context::<Draft>();
 
     let model = Memo::new(move |_| catalog::find(&model_choice.get()));
     // Keep what the new model also accepts; fall back to its defaults for the rest.

@@ -1,21 +1,34 @@
-//! Generations in flight and their results, newest first.
+//! Generations in flight and their results, newest first. A finished generation is stored in
+//! the gallery before it shows as done; a job is recorded as pending while it runs, so a
+//! reload can offer to retry what was cut off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use easel_core::{Backend, GenerationRequest};
+use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, Timing};
+use easel_core::{ApiFailure, Backend, GenerationRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use web_sys::AbortController;
 
 use crate::api::{self, GenerateError, Generation};
+use crate::state::Gallery;
+use crate::storage::{NewImage, browser};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobState {
+    /// Sent; waiting for the answer, then storing it.
     Running,
-    Done(Generation),
-    Failed(easel_core::ApiFailure),
+    /// Answered. `unsaved` says why the images could not be stored, if they could not: they
+    /// stay on this page (and downloadable) until it closes.
+    Done {
+        generation: Generation,
+        unsaved: Option<String>,
+    },
+    Failed(ApiFailure),
     Cancelled,
+    /// Sent before the page was reloaded or closed; its answer never arrived.
+    Interrupted,
 }
 
 impl JobState {
@@ -23,9 +36,10 @@ impl JobState {
     pub fn name(&self) -> &'static str {
         match self {
             JobState::Running => "running",
-            JobState::Done(_) => "done",
+            JobState::Done { .. } => "done",
             JobState::Failed(_) => "failed",
             JobState::Cancelled => "cancelled",
+            JobState::Interrupted => "interrupted",
         }
     }
 }
@@ -33,7 +47,10 @@ impl JobState {
 /// One generation request and what became of it.
 #[derive(Clone)]
 pub struct Job {
+    /// Key in this page's list.
     pub id: u64,
+    /// Unique across reloads: the gallery's job id.
+    pub uid: String,
     pub request: GenerationRequest,
     /// `performance.now()` when it was sent, for the elapsed-time display.
     pub started_ms: f64,
@@ -43,11 +60,10 @@ pub struct Job {
 
 impl Job {
     pub fn cancel(&self) {
-        if let Some(controller) = self.abort.as_ref() {
+        if let Some(controller) = (*self.abort).as_ref() {
             controller.abort();
         }
-        let state = self.state.clone();
-        state.update(|s| {
+        self.state.clone().update(|s| {
             if *s == JobState::Running {
                 *s = JobState::Cancelled;
             }
@@ -58,61 +74,178 @@ impl Job {
 #[derive(Clone, Copy)]
 pub struct Jobs {
     pub list: RwSignal<Vec<Job>>,
+    gallery: Gallery,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Jobs {
-    pub fn provide() -> Jobs {
+    /// Tracks jobs for this page, and lists the ones a previous page left unfinished.
+    pub fn provide(gallery: Gallery) -> Jobs {
         let jobs = Jobs {
             list: RwSignal::new(Vec::new()),
+            gallery,
         };
         provide_context(jobs);
+        spawn_local(async move { jobs.restore_interrupted().await });
         jobs
+    }
+
+    async fn restore_interrupted(&self) {
+        let Ok(db) = self.gallery.db().await else {
+            return;
+        };
+        for (uid, json) in db.pending().await.unwrap_or_default() {
+            let Ok(request) = serde_json::from_str::<GenerationRequest>(&json) else {
+                let _ = db.remove_pending(&uid).await;
+                continue;
+            };
+            let job = new_job(uid, request, None, JobState::Interrupted);
+            self.list.update(|list| list.push(job));
+        }
     }
 
     /// Sends the request and tracks it; the card appears at once.
     pub fn start(&self, request: GenerationRequest, backend: Backend) {
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
-        let job = Job {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            request,
-            started_ms: now_ms(),
-            state: ArcRwSignal::new(JobState::Running),
-            abort: SendWrapper::new(controller),
-        };
+        let job = new_job(unique_id(), request, controller, JobState::Running);
         self.list.update(|list| list.insert(0, job.clone()));
         let Some(signal) = signal else {
-            job.state
-                .set(JobState::Failed(easel_core::ApiFailure::network(
-                    "This browser cannot send requests.",
-                )));
+            job.state.set(JobState::Failed(ApiFailure::network(
+                "This browser cannot send requests.",
+            )));
             return;
         };
+        let gallery = self.gallery;
         spawn_local(async move {
+            let started_ms = js_sys::Date::now() as u64;
+            let db = gallery.db().await.ok();
+            if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
+                let _ = db.add_pending(&job.uid, &json).await;
+            }
             let outcome = api::generate(&backend, &job.request, &signal).await;
+            let next = match outcome {
+                Ok(generation) => {
+                    let records = gallery_records(&job, &generation, started_ms).await;
+                    let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
+                    JobState::Done {
+                        generation,
+                        unsaved,
+                    }
+                }
+                Err(GenerateError::Cancelled) => JobState::Cancelled,
+                Err(GenerateError::Failed(failure)) => JobState::Failed(failure),
+            };
+            if let Some(db) = &db {
+                let _ = db.remove_pending(&job.uid).await;
+            }
             job.state.update(|state| {
                 // A cancelled job stays cancelled even if an answer raced the abort.
                 if *state == JobState::Running {
-                    *state = match outcome {
-                        Ok(generation) => JobState::Done(generation),
-                        Err(GenerateError::Cancelled) => JobState::Cancelled,
-                        Err(GenerateError::Failed(failure)) => JobState::Failed(failure),
-                    };
+                    *state = next;
                 }
             });
         });
     }
 
-    /// Removes a job from the page, cancelling it if it still runs; its images are released.
+    /// Removes a job from the page, cancelling it if it still runs; its images are released
+    /// (stored ones stay in the gallery).
     pub fn dismiss(&self, id: u64) {
+        let mut removed = None;
         self.list.update(|list| {
             if let Some(pos) = list.iter().position(|j| j.id == id) {
-                list.remove(pos).cancel();
+                removed = Some(list.remove(pos));
             }
         });
+        if let Some(job) = removed {
+            job.cancel();
+            if job.state.with_untracked(|s| *s == JobState::Interrupted) {
+                let gallery = self.gallery;
+                spawn_local(async move {
+                    if let Ok(db) = gallery.db().await {
+                        let _ = db.remove_pending(&job.uid).await;
+                    }
+                });
+            }
+        }
     }
+}
+
+fn new_job(
+    uid: String,
+    request: GenerationRequest,
+    abort: Option<AbortController>,
+    state: JobState,
+) -> Job {
+    Job {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        uid,
+        request,
+        started_ms: now_ms(),
+        state: ArcRwSignal::new(state),
+        abort: SendWrapper::new(abort),
+    }
+}
+
+/// The gallery records of a finished generation: metadata, bytes and a thumbnail per image.
+async fn gallery_records(
+    job: &Job,
+    generation: &Generation,
+    started_ms: u64,
+) -> Vec<(GalleryItem, NewImage)> {
+    let finished_ms = js_sys::Date::now() as u64;
+    let mut records = Vec::with_capacity(generation.images.len());
+    for (index, image) in generation.images.iter().enumerate() {
+        let id = format!("{}-{index}", job.uid);
+        let item = GalleryItem {
+            schema: ITEM_SCHEMA,
+            id: id.clone(),
+            sha256: image.hash.clone(),
+            mime: image.format.mime().to_owned(),
+            bytes: image.byte_len,
+            crc32: Some(image.crc32),
+            width: image.width,
+            height: image.height,
+            prompt: job.request.prompt.clone(),
+            revised_prompt: image.revised_prompt.clone(),
+            model: job.request.model.clone(),
+            request: job.request.clone(),
+            usage: generation.usage.clone(),
+            cost: None,
+            timing: Timing {
+                started_ms,
+                finished_ms,
+            },
+            created_ms: finished_ms,
+            parents: Vec::new(),
+            favorite: false,
+            collections: Vec::new(),
+            job_id: job.uid.clone(),
+            index: index as u32,
+        };
+        // A missing thumbnail only costs speed: the grid falls back to the full image.
+        let thumb = browser::thumbnail(&image.blob, image.width, image.height)
+            .await
+            .ok();
+        let record = NewImage {
+            id,
+            job: job.uid.clone(),
+            created: finished_ms as f64,
+            hash: image.hash.clone(),
+            meta: item.to_json(),
+            image: (*image.blob).clone(),
+            thumb,
+        };
+        records.push((item, record));
+    }
+    records
+}
+
+/// A job id unique across reloads and tabs: time plus randomness.
+fn unique_id() -> String {
+    let random = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    format!("{:x}-{random:08x}", js_sys::Date::now() as u64)
 }
 
 pub fn now_ms() -> f64 {

@@ -58,6 +58,7 @@ fn is_quota_error(error: &idb::Error) -> bool {
 }
 
 /// An image to save, with what the gallery shows about it.
+#[derive(Clone)]
 pub struct NewImage {
     pub id: String,
     pub job: String,

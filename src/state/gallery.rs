@@ -1,0 +1,139 @@
+//! The gallery: every stored image's metadata in memory (small), bytes and thumbnails in
+//! IndexedDB (loaded only for what is on screen).
+
+use std::rc::Rc;
+
+use easel_core::gallery::GalleryItem;
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::storage::{GalleryDb, NewImage, StorageError, StoredItem, browser};
+
+/// The database name of the app's own gallery.
+pub const GALLERY_DB: &str = "easel-gallery";
+
+type OpenDb = Shared<LocalBoxFuture<'static, Result<Rc<GalleryDb>, StorageError>>>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum GalleryStatus {
+    Loading,
+    Ready,
+    /// Storage cannot be used (private mode, blocked): images live only until the tab closes.
+    Unavailable(String),
+}
+
+#[derive(Clone, Copy)]
+pub struct Gallery {
+    db: StoredValue<OpenDb, LocalStorage>,
+    /// Every stored item, in no particular order.
+    pub items: RwSignal<Vec<GalleryItem>>,
+    pub status: RwSignal<GalleryStatus>,
+    /// `(used, quota)` bytes of this site's storage, when known.
+    pub usage: RwSignal<Option<(f64, f64)>>,
+    /// Whether the browser agreed to keep the gallery under storage pressure.
+    pub persisted: RwSignal<Option<bool>>,
+}
+
+impl Gallery {
+    /// Opens the gallery database `name` and loads the item list.
+    pub fn provide(name: &'static str) -> Gallery {
+        let open: OpenDb = async move { GalleryDb::open(name).await.map(Rc::new) }
+            .boxed_local()
+            .shared();
+        let gallery = Gallery {
+            db: StoredValue::new_local(open),
+            items: RwSignal::new(Vec::new()),
+            status: RwSignal::new(GalleryStatus::Loading),
+            usage: RwSignal::new(None),
+            persisted: RwSignal::new(None),
+        };
+        provide_context(gallery);
+        spawn_local(async move { gallery.reload().await });
+        gallery
+    }
+
+    /// The open database, once it is open.
+    pub async fn db(&self) -> Result<Rc<GalleryDb>, StorageError> {
+        self.db.with_value(Clone::clone).await
+    }
+
+    /// Reads the item list from the database again.
+    pub async fn reload(&self) {
+        let listed = match self.db().await {
+            Ok(db) => db.list().await,
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(stored) => {
+                // A record this version cannot read is skipped, not fatal: it stays stored.
+                let items = stored
+                    .iter()
+                    .filter_map(|s| GalleryItem::from_json(&s.meta).ok())
+                    .collect();
+                self.items.set(items);
+                self.status.set(GalleryStatus::Ready);
+            }
+            Err(e) => self.status.set(GalleryStatus::Unavailable(e.to_string())),
+        }
+        self.refresh_usage().await;
+    }
+
+    pub async fn refresh_usage(&self) {
+        self.usage.set(browser::storage_estimate().await);
+    }
+
+    /// Stores a generation's images and metadata in one transaction, then shows them. The first
+    /// save asks the browser to keep the gallery (persistent storage).
+    pub async fn save(&self, images: Vec<(GalleryItem, NewImage)>) -> Result<(), StorageError> {
+        let db = self.db().await?;
+        let records: Vec<NewImage> = images.iter().map(|(_, image)| image.clone()).collect();
+        db.save(&records).await?;
+        let items: Vec<GalleryItem> = images.into_iter().map(|(item, _)| item).collect();
+        self.items.update(|all| {
+            all.retain(|old| items.iter().all(|new| new.id != old.id));
+            all.extend(items);
+        });
+        if self.persisted.get_untracked().is_none() {
+            self.persisted
+                .set(Some(browser::request_persistence().await));
+        }
+        self.refresh_usage().await;
+        Ok(())
+    }
+
+    /// Writes changed metadata (favorite, collections) of items.
+    pub async fn update(&self, changed: Vec<GalleryItem>) -> Result<(), StorageError> {
+        let db = self.db().await?;
+        for item in &changed {
+            db.update_meta(&StoredItem {
+                id: item.id.clone(),
+                hash: item.sha256.clone(),
+                meta: item.to_json(),
+            })
+            .await?;
+        }
+        self.items.update(|all| {
+            for item in changed {
+                if let Some(slot) = all.iter_mut().find(|i| i.id == item.id) {
+                    *slot = item;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn delete(&self, ids: Vec<String>) -> Result<(), StorageError> {
+        self.db().await?.delete(&ids).await?;
+        self.items
+            .update(|all| all.retain(|i| !ids.contains(&i.id)));
+        self.refresh_usage().await;
+        Ok(())
+    }
+
+    pub fn find(&self, id: &str) -> Option<GalleryItem> {
+        self.items
+            .with_untracked(|all| all.iter().find(|i| i.id == id).cloned())
+    }
+}
