@@ -3,7 +3,7 @@
 //! log.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use easel_core::api::ErrorEnvelope;
 
@@ -21,6 +21,20 @@ pub enum AppError {
     },
     /// The request body is larger than the relay accepts.
     PayloadTooLarge,
+    /// The body is neither of the content types this endpoint takes.
+    UnsupportedMediaType {
+        expected: &'static str,
+    },
+    /// Relay tokens are configured and the request carries none, or a wrong one.
+    Unauthorized,
+    /// A page on an origin outside the allowlist.
+    OriginNotAllowed,
+    /// This client used up its request budget; it may try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// Too many requests in flight: shed rather than queue.
+    Overloaded,
     /// No such route: the relay is not an open proxy.
     NotFound,
     /// A generated image's URL that has expired (or never existed).
@@ -41,6 +55,11 @@ impl AppError {
                 StatusCode::BAD_REQUEST
             }
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotFound | AppError::ImageExpired => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::UpstreamUnreachable => StatusCode::BAD_GATEWAY,
@@ -79,8 +98,39 @@ impl AppError {
                 None,
                 Some("request_too_large"),
             ),
+            AppError::UnsupportedMediaType { expected } => ErrorEnvelope::new(
+                format!("Unsupported content type: this endpoint takes {expected}."),
+                INVALID,
+                None,
+                Some("unsupported_content_type"),
+            ),
+            AppError::Unauthorized => ErrorEnvelope::new(
+                "This relay needs an access token: send it as 'Authorization: Bearer <token>'.",
+                INVALID,
+                None,
+                Some("invalid_relay_token"),
+            ),
+            AppError::OriginNotAllowed => ErrorEnvelope::new(
+                "Pages on this origin may not use this relay.",
+                INVALID,
+                None,
+                Some("origin_not_allowed"),
+            ),
+            AppError::RateLimited { retry_after_secs } => ErrorEnvelope::new(
+                format!("Rate limit reached for this relay. Try again in {retry_after_secs} s."),
+                "requests",
+                None,
+                Some("rate_limit_exceeded"),
+            ),
+            AppError::Overloaded => ErrorEnvelope::new(
+                "The relay is busy with other requests. Try again shortly.",
+                "server_error",
+                None,
+                Some("server_is_overloaded"),
+            ),
             AppError::NotFound => ErrorEnvelope::new(
-                "Unknown request URL. This relay serves POST /v1/images/generations.",
+                "Unknown request URL. This relay serves POST /v1/images/generations, \
+                 /v1/images/edits and /v1/images/variations.",
                 INVALID,
                 None,
                 Some("unknown_url"),
@@ -119,12 +169,36 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The failure as a Server-Sent Event, for a stream that already started with a 200: the
+    /// SDKs raise an `error` event as an API error.
+    pub(crate) fn sse_event(&self) -> axum::body::Bytes {
+        let envelope = self.envelope();
+        let data = serde_json::json!({ "type": "error", "error": envelope.error });
+        format!("event: error\ndata: {data}\n\n").into()
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        (self.status(), Json(self.envelope())).into_response()
+        let mut response = (self.status(), Json(self.envelope())).into_response();
+        let headers = response.headers_mut();
+        match self {
+            AppError::RateLimited { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, retry_after_secs.into());
+            }
+            AppError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, 1.into());
+            }
+            AppError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
     }
 }
 

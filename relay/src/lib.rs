@@ -1,101 +1,41 @@
 //! Easel's relay: holds the API key so a page can be public, forwards image requests to the
 //! configured upstream (or answers them with the offline generator), and serves the built app.
 //!
-//! `app(config)` builds the whole service; `main.rs` only reads the configuration and serves it.
+//! `app(config)` builds the whole service; `serve` runs it with graceful shutdown; `main.rs`
+//! only reads the configuration.
 
-use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
+pub mod config;
 mod error;
+mod guard;
+mod inspect;
 pub mod mock;
 mod proxy;
 mod site;
 
+pub use config::{
+    AccessToken, ApiKey, Config, DEFAULT_UPSTREAM, Forward, RateLimit, Upstream, UpstreamKind,
+};
 pub use error::AppError;
+pub use mock::Fault;
 
-/// OpenAI's API, the default upstream.
-pub const DEFAULT_UPSTREAM: &str = "https://api.openai.com/v1";
-
-/// The largest request body the relay accepts. Generation bodies are JSON with a prompt of at
-/// most 32,000 characters, far below this.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// Where image requests go.
-#[derive(Clone, Debug)]
-pub enum Upstream {
-    /// Answered here by the offline generator.
-    Offline,
-    /// Forwarded to an OpenAI-compatible API with the relay's own key.
-    Forward {
-        /// e.g. `https://api.openai.com/v1`; `/images/generations` is appended.
-        base_url: String,
-        api_key: ApiKey,
-        organization: Option<String>,
-        project: Option<String>,
-    },
-}
-
-/// An API key that never shows up in `Debug` output, and so never in a log line.
-#[derive(Clone)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> ApiKey {
-        ApiKey(key.into())
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(…)")
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub upstream: Upstream,
-    /// The built app (Trunk's `dist/`); `None` serves a note that the app is not built.
-    pub dist_dir: Option<PathBuf>,
-    /// Exact origins (`https://me.github.io`) allowed to call the API from other pages; `*`
-    /// allows any. Empty: only pages served by the relay itself.
-    pub allowed_origins: Vec<String>,
-    /// How long the offline generator pretends to work, so placeholders can be seen.
-    pub generator_latency: Duration,
-    /// Total time allowed for one upstream request, body included.
-    pub upstream_timeout: Duration,
-    /// The address clients use to reach the relay (e.g. `https://easel.example.com`), for the
-    /// URLs of generated images; by default `http://` plus the request's Host header.
-    pub public_url: Option<String>,
-}
-
-impl Default for Config {
-    /// Offline, no app, no other origins, no artificial latency.
-    fn default() -> Config {
-        Config {
-            upstream: Upstream::Offline,
-            dist_dir: None,
-            allowed_origins: Vec::new(),
-            generator_latency: Duration::ZERO,
-            upstream_timeout: Duration::from_secs(300),
-            public_url: None,
-        }
-    }
-}
+use inspect::{FAULT_HEADER, Operation};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
@@ -103,65 +43,244 @@ pub(crate) struct AppState {
     pub config: Arc<Config>,
     pub client: reqwest::Client,
     pub generated: Arc<mock::ImageStore>,
+    pub rate_limiter: Option<Arc<guard::RateLimiter>>,
+    pub in_flight: Arc<Semaphore>,
+    readiness: Arc<Mutex<Option<(Instant, bool)>>>,
 }
 
-/// The whole relay: API routes, static app, CORS and request tracing.
+/// The relay's own id for a request, in logs and in the `x-relay-request-id` header.
+#[derive(Clone, Debug)]
+struct RequestId(String);
+
+const RELAY_REQUEST_ID: HeaderName = HeaderName::from_static("x-relay-request-id");
+
+/// The whole relay: API routes behind their guard rails, the static app, CORS, security
+/// headers and request logging.
 pub fn app(config: Config) -> Router {
     let client = reqwest::Client::builder()
         .timeout(config.upstream_timeout)
         .connect_timeout(Duration::from_secs(10))
-        // A streamed POST body cannot be replayed, so redirects are passed back, not followed.
+        // A POST body cannot be replayed elsewhere, and the upstream comes from configuration
+        // only: redirects are passed back, never followed.
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("easel-relay/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the TLS backend initialises");
-    let cors = cors_layer(&config.allowed_origins);
+    let cors = cors_layer(&config);
     let site = site::router(config.dist_dir.as_deref());
     let state = AppState {
+        rate_limiter: config
+            .rate_limit
+            .map(|limit| Arc::new(guard::RateLimiter::new(limit))),
+        in_flight: guard::semaphore(&config),
         config: Arc::new(config),
         client,
         generated: Arc::new(mock::ImageStore::default()),
+        readiness: Arc::default(),
     };
 
-    let api = Router::new()
+    // Outermost last: tokens are checked before the rate limit (so a valid token is the
+    // client's identity), and both before a concurrency slot is taken.
+    let images = Router::new()
         .route("/v1/images/generations", post(generations))
+        .route("/v1/images/edits", post(edits))
+        .route("/v1/images/variations", post(variations))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::concurrency,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::rate_limit,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::access_tokens,
+        ));
+
+    let api = Router::new()
+        .merge(images)
         .route("/v1/relay/info", get(info))
         .route("/v1/generated/{file}", get(mock::generated_image))
         .route("/v1", any(not_found))
         .route("/v1/{*rest}", any(not_found))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .with_state(state.clone());
 
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .merge(api)
         .fallback_service(site)
         .layer(cors)
+        .layer(middleware::from_fn_with_state(state, guard::origins))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        // The app's pages carry their own, fuller policy (site.rs); everything else is data.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
         .layer(
-            // Method, path (never the query or headers), status and latency.
+            // Method, path (never the query or headers), status, latency and both request ids.
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    let id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .map_or("", |id| id.0.as_str());
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = id,
+                    )
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_request(())
+                .on_response(
+                    |response: &Response, latency: Duration, _: &tracing::Span| {
+                        let upstream_id = response
+                            .headers()
+                            .get("x-request-id")
+                            .or_else(|| response.headers().get("apim-request-id"))
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        tracing::info!(
+                            status = response.status().as_u16(),
+                            latency_ms = latency.as_secs_f64() * 1000.0,
+                            upstream_request_id = upstream_id,
+                            "response"
+                        );
+                    },
+                )
+                .on_failure(()),
         )
+        .layer(middleware::from_fn(request_id))
 }
 
-async fn generations(State(state): State<AppState>, request: Request) -> Response {
-    if matches!(state.config.upstream, Upstream::Offline) {
-        mock::generations(state, request).await
-    } else {
-        proxy::generations(state, request).await
+/// Runs the relay on `listener` until `shutdown` resolves, then lets open requests finish for
+/// at most `grace` (an image stream may run for minutes; a stop request should not).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        // An error means the sender is gone, which also means stop.
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped(stopping.clone()));
+    let grace_over = async {
+        stopped(stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace_over => {
+            tracing::warn!("open requests did not finish in time; stopping anyway");
+            Ok(())
+        }
     }
 }
 
-/// Which kind of upstream answers, so the app can say "offline generator". Never the key or URL.
-async fn info(State(state): State<AppState>) -> impl IntoResponse {
-    let upstream = match state.config.upstream {
-        Upstream::Offline => "offline",
-        Upstream::Forward { .. } => "openai",
+async fn request_id(mut request: Request, next: Next) -> Response {
+    // Always our own: a client-chosen id could forge or garble log lines.
+    let id = mock::random_hex()[..16].to_owned();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(RELAY_REQUEST_ID, value);
+    }
+    response
+}
+
+async fn generations(State(state): State<AppState>, request: Request) -> Response {
+    images(state, Operation::Generations, request).await
+}
+
+async fn edits(State(state): State<AppState>, request: Request) -> Response {
+    images(state, Operation::Edits, request).await
+}
+
+async fn variations(State(state): State<AppState>, request: Request) -> Response {
+    images(state, Operation::Variations, request).await
+}
+
+async fn images(state: AppState, operation: Operation, request: Request) -> Response {
+    let result = async {
+        let incoming = inspect::read(&state.config, operation, request).await?;
+        if state.config.log_prompts
+            && let Some(prompt) = incoming.form.field("prompt")
+        {
+            tracing::info!(prompt, "prompt");
+        }
+        match &state.config.upstream {
+            Upstream::Offline => Ok(mock::answer(&state, incoming).await),
+            Upstream::Forward(upstream) => proxy::forward(&state, upstream, incoming).await,
+        }
     };
-    Json(serde_json::json!({ "upstream": upstream }))
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Which kind of upstream answers, so the app can say "offline generator", and whether it
+/// needs a token. Never the key or URL.
+async fn info(State(state): State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "upstream": state.config.upstream.kind_name(),
+        "token_required": !state.config.access_tokens.is_empty(),
+    }))
+}
+
+/// Ready when requests can be answered: the generator always is; an upstream must answer HTTP
+/// at all (any status: the check sends no key). Checked at most every 10 s.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let Upstream::Forward(upstream) = &state.config.upstream else {
+        return Json(serde_json::json!({"ready": true, "upstream": "offline"})).into_response();
+    };
+    let cached = *state.readiness.lock().unwrap_or_else(|e| e.into_inner());
+    let ready = match cached {
+        Some((at, ready)) if at.elapsed() < Duration::from_secs(10) => ready,
+        _ => {
+            let probe = state
+                .client
+                .get(upstream.base_url.trim_end_matches('/'))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            let ready = probe.is_ok();
+            *state.readiness.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), ready));
+            ready
+        }
+    };
+    let kind = state.config.upstream.kind_name();
+    if ready {
+        Json(serde_json::json!({"ready": true, "upstream": kind})).into_response()
+    } else {
+        let mut response = AppError::UpstreamUnreachable.into_response();
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        response
+    }
 }
 
 async fn not_found() -> AppError {
@@ -173,8 +292,9 @@ async fn method_not_allowed() -> AppError {
 }
 
 /// CORS for pages on other origins (e.g. the app on GitHub Pages using this relay). Origins
-/// outside the list get no CORS headers, so their browsers refuse the response.
-fn cors_layer(origins: &[String]) -> CorsLayer {
+/// outside the list get no CORS headers (and `guard::origins` refuses their preflights).
+fn cors_layer(config: &Config) -> CorsLayer {
+    let origins = &config.allowed_origins;
     let allow_origin = if origins.iter().any(|o| o.trim() == "*") {
         AllowOrigin::any()
     } else {
@@ -190,15 +310,23 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             value
         }))
     };
+    let mut headers = vec![
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        HeaderName::from_static("openai-organization"),
+        HeaderName::from_static("openai-project"),
+    ];
+    if config.test_mode {
+        headers.push(HeaderName::from_static(FAULT_HEADER));
+    }
     CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("openai-organization"),
-            HeaderName::from_static("openai-project"),
+        .allow_headers(headers)
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            RELAY_REQUEST_ID,
+            header::RETRY_AFTER,
         ])
-        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600))
 }

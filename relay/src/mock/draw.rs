@@ -75,26 +75,68 @@ pub struct Spec {
 pub fn picture(prompt: &str, index: u32, spec: &Spec) -> ImageResult<Vec<u8>> {
     let transparent = spec.transparent && spec.format.keeps_alpha();
     let canvas = render(prompt, index, spec.width, spec.height, transparent);
-    let color = if transparent {
-        ExtendedColorType::Rgba8
-    } else {
-        ExtendedColorType::Rgb8
-    };
-    let (width, height, pixels) = (spec.width, spec.height, &canvas.pixels);
-    let mut out = Vec::new();
-    match spec.format {
-        // Fast deflate: the pictures are simple, and speed matters more than a few kilobytes.
-        Format::Png => {
-            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
-                .write_image(pixels, width, height, color)?
+    canvas.encode(spec)
+}
+
+/// Picture number `index` as streaming shows it: `partials` coarse previews, each finer than
+/// the one before (big blocks of colour, then smaller), then the finished picture.
+pub fn picture_with_partials(
+    prompt: &str,
+    index: u32,
+    spec: &Spec,
+    partials: u32,
+) -> ImageResult<(Vec<Vec<u8>>, Vec<u8>)> {
+    let transparent = spec.transparent && spec.format.keeps_alpha();
+    let canvas = render(prompt, index, spec.width, spec.height, transparent);
+    let previews = (0..partials)
+        .map(|step| {
+            let block = 8usize << (partials - 1 - step);
+            canvas.pixelated(block).encode(spec)
+        })
+        .collect::<ImageResult<Vec<_>>>()?;
+    Ok((previews, canvas.encode(spec)?))
+}
+
+/// Opaque RGBA pixels of picture `index` for `prompt`: what an edit paints into the masked area.
+pub fn paint_rgba(prompt: &str, index: u32, width: u32, height: u32) -> Vec<u8> {
+    let canvas = render(prompt, index, width, height, true);
+    let backdrop = render(prompt, index ^ 0x5EED, width, height, false);
+    // Shapes over a gradient, both from the prompt: the painted area is never see-through.
+    let mut out = Vec::with_capacity(canvas.pixels.len());
+    for (shape, back) in canvas
+        .pixels
+        .chunks_exact(4)
+        .zip(backdrop.pixels.chunks_exact(3))
+    {
+        let a = u32::from(shape[3]);
+        for c in 0..3 {
+            out.push(((u32::from(shape[c]) * a + u32::from(back[c]) * (255 - a)) / 255) as u8);
         }
-        Format::Jpeg => JpegEncoder::new_with_quality(&mut out, spec.jpeg_quality)
-            .write_image(pixels, width, height, color)?,
-        Format::Webp => {
-            WebPEncoder::new_lossless(&mut out).write_image(pixels, width, height, color)?
-        }
+        out.push(255);
     }
-    Ok(out)
+    out
+}
+
+/// RGBA pixels in square blocks of `block` pixels: a coarse preview of them.
+pub fn pixelate_rgba(pixels: Vec<u8>, width: u32, height: u32, block: usize) -> Vec<u8> {
+    let canvas = Canvas {
+        width: width as usize,
+        height: height as usize,
+        channels: 4,
+        pixels,
+    };
+    canvas.pixelated(block).pixels
+}
+
+/// Encodes RGBA pixels in the spec's format (JPEG drops the alpha channel).
+pub fn encode_rgba(pixels: Vec<u8>, width: u32, height: u32, spec: &Spec) -> ImageResult<Vec<u8>> {
+    let canvas = Canvas {
+        width: width as usize,
+        height: height as usize,
+        channels: 4,
+        pixels,
+    };
+    canvas.encode(spec)
 }
 
 /// Pixels row by row: RGB for opaque pictures, RGBA (not premultiplied) for transparent ones,
@@ -136,6 +178,60 @@ fn render(prompt: &str, index: u32, width: u32, height: u32, transparent: bool) 
         }
     }
     canvas
+}
+
+impl Canvas {
+    fn encode(&self, spec: &Spec) -> ImageResult<Vec<u8>> {
+        let (width, height) = (self.width as u32, self.height as u32);
+        let rgb;
+        let (pixels, color) = match (self.channels, spec.format.keeps_alpha()) {
+            (4, true) => (&self.pixels, ExtendedColorType::Rgba8),
+            (4, false) => {
+                rgb = self
+                    .pixels
+                    .chunks_exact(4)
+                    .flat_map(|p| [p[0], p[1], p[2]])
+                    .collect::<Vec<u8>>();
+                (&rgb, ExtendedColorType::Rgb8)
+            }
+            _ => (&self.pixels, ExtendedColorType::Rgb8),
+        };
+        let mut out = Vec::new();
+        match spec.format {
+            // Fast deflate: the pictures are simple, and speed matters more than a few kilobytes.
+            Format::Png => {
+                PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+                    .write_image(pixels, width, height, color)?
+            }
+            Format::Jpeg => JpegEncoder::new_with_quality(&mut out, spec.jpeg_quality)
+                .write_image(pixels, width, height, color)?,
+            Format::Webp => {
+                WebPEncoder::new_lossless(&mut out).write_image(pixels, width, height, color)?
+            }
+        }
+        Ok(out)
+    }
+
+    /// A copy in square blocks of `block` pixels, each the colour of its top-left pixel.
+    fn pixelated(&self, block: usize) -> Canvas {
+        let mut out = Canvas {
+            width: self.width,
+            height: self.height,
+            channels: self.channels,
+            pixels: vec![0; self.pixels.len()],
+        };
+        let ch = self.channels;
+        for y in 0..self.height {
+            let source_row = (y / block) * block * self.width * ch;
+            let row = y * self.width * ch;
+            for x in 0..self.width {
+                let source = source_row + (x / block) * block * ch;
+                out.pixels[row + x * ch..row + x * ch + ch]
+                    .copy_from_slice(&self.pixels[source..source + ch]);
+            }
+        }
+        out
+    }
 }
 
 // The loops below index plain slices rather than chaining iterator adapters: the relay is

@@ -1,12 +1,14 @@
-//! The offline generator: answers `POST /v1/images/generations` the way the Images API does
-//! (validation errors, sizes, formats, `b64_json` or expiring URLs, usage, revised prompts),
-//! with deterministic pictures drawn here, so Easel runs and is tested without a network.
+//! The offline generator: answers `POST /v1/images/generations`, `/edits` and `/variations`
+//! the way the Images API does (validation errors, sizes, formats, `b64_json` or expiring URLs,
+//! usage, revised prompts, streamed partial images), with deterministic pictures drawn here, so
+//! Easel runs and is tested without a network. In test mode it also fails on request.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::body::{self, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -15,14 +17,20 @@ use easel_core::api::TokenDetails;
 use easel_core::catalog::{self, ResultEncoding};
 use easel_core::{GenerationRequest, ImageData, ImagesResponse, Size, Usage, validate};
 
-use crate::{AppError, AppState, Config, MAX_BODY_BYTES};
+use crate::inspect::{Incoming, Operation};
+use crate::{AppError, AppState, Config};
 
 pub mod draw;
+mod edit;
+mod fault;
 mod store;
+mod stream;
 
 use draw::{Format, Spec};
+pub use fault::Fault;
 pub use store::ImageStore;
-use store::{StoredImage, random_hex};
+use store::StoredImage;
+pub(crate) use store::random_hex;
 
 /// The API's size when none (or `auto`) is asked for.
 const DEFAULT_SIZE: Size = Size {
@@ -35,30 +43,29 @@ const DEFAULT_SIZE: Size = Size {
 const MAX_EDGE: u32 = 4096;
 const MAX_PIXELS: u64 = 4096 * 2304;
 
-pub(crate) async fn generations(state: AppState, request: Request) -> Response {
-    let mut response = generate(&state, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
+/// Answers an image request that passed the relay's checks.
+pub(crate) async fn answer(state: &AppState, incoming: Incoming) -> Response {
+    // Dropping this future (the client went away) cancels the wait and the remaining images.
+    let mut response = match incoming.fault {
+        Some(fault) => {
+            tokio::time::sleep(state.config.generator_latency).await;
+            fault.respond(state.config.upstream_timeout).await
+        }
+        None => match incoming.operation {
+            Operation::Generations => generate(state, &incoming).await,
+            Operation::Edits => edit::edit(state, &incoming).await,
+            Operation::Variations => edit::variations(state, &incoming).await,
+        }
+        .unwrap_or_else(IntoResponse::into_response),
+    };
     let id = HeaderValue::from_str(&format!("req_{}", random_hex()))
         .expect("hex is a valid header value");
     response.headers_mut().insert("x-request-id", id);
     response
 }
 
-async fn generate(state: &AppState, request: Request) -> Result<Response, AppError> {
-    let origin = public_origin(&state.config, request.uri(), request.headers());
-    let body = body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|error| {
-            let too_large = std::error::Error::source(&error)
-                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::InvalidJson { detail: None }
-            }
-        })?;
-    let request = parse(&body)?;
+async fn generate(state: &AppState, incoming: &Incoming) -> Result<Response, AppError> {
+    let request = parse(&incoming.body)?;
     if let Some(problem) = validate(&request).into_iter().next() {
         return Err(AppError::InvalidRequest {
             message: problem.message,
@@ -67,75 +74,98 @@ async fn generate(state: &AppState, request: Request) -> Result<Response, AppErr
         });
     }
     let plan = Plan::new(&request)?;
+    if let Some(partials) = stream::requested(&request.model, &incoming.form)? {
+        let (prompt, spec) = (request.prompt.clone(), plan.spec);
+        let job = stream::Job {
+            kind: "image_generation",
+            count: request.image_count(),
+            partials,
+            latency: state.config.generator_latency,
+            usage: usage(&request.prompt, plan_size(&plan), plan.quality(), 1),
+            plan,
+            render: Arc::new(move |index| {
+                draw::picture_with_partials(&prompt, index, &spec, partials)
+            }),
+        };
+        return Ok(stream::respond(job));
+    }
 
-    // Dropping this future (the client went away) cancels the wait and the remaining images.
     tokio::time::sleep(state.config.generator_latency).await;
     let mut data = Vec::new();
     for index in 0..request.image_count() {
         let prompt = request.prompt.clone();
-        let (spec, url) = (plan.spec, plan.url);
-        let image = tokio::task::spawn_blocking(move || -> image::ImageResult<Drawn> {
-            let bytes = draw::picture(&prompt, index, &spec)?;
-            Ok(if url {
-                Drawn::Bytes(Bytes::from(bytes))
-            } else {
-                Drawn::Base64(STANDARD.encode(bytes))
-            })
-        })
+        let spec = plan.spec;
+        let bytes = blocking(move || draw::picture(&prompt, index, &spec)).await?;
+        data.push(deliver(state, &incoming.origin, &plan, bytes));
+    }
+    let usage = plan.gpt_quality.map(|quality| {
+        usage(
+            &request.prompt,
+            plan_size(&plan),
+            quality,
+            request.image_count(),
+        )
+    });
+    Ok(Json(images_response(&plan, data, usage)).into_response())
+}
+
+/// Runs image work off the async threads; drawing and encoding take milliseconds to seconds.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> image::ImageResult<T> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        let (b64_json, url) = match image {
-            Drawn::Base64(text) => (Some(text), None),
-            Drawn::Bytes(bytes) => {
-                let format = plan.spec.format;
-                let stored = StoredImage {
-                    content_type: format.mime(),
-                    bytes,
-                };
-                let name = state.generated.insert(format.extension(), stored);
-                (None, Some(format!("{origin}/v1/generated/{name}")))
-            }
-        };
-        data.push(ImageData {
-            b64_json,
-            url,
-            revised_prompt: plan.revised_prompt.clone(),
-        });
-    }
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
 
-    let created = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+/// One result: inline base64, or stored for an hour behind a URL.
+fn deliver(state: &AppState, origin: &str, plan: &Plan, bytes: Vec<u8>) -> ImageData {
+    let (b64_json, url) = if plan.url {
+        let format = plan.spec.format;
+        let stored = StoredImage {
+            content_type: format.mime(),
+            bytes: Bytes::from(bytes),
+        };
+        let name = state.generated.insert(format.extension(), stored);
+        (None, Some(format!("{origin}/v1/generated/{name}")))
+    } else {
+        (Some(STANDARD.encode(bytes)), None)
+    };
+    ImageData {
+        b64_json,
+        url,
+        revised_prompt: plan.revised_prompt.clone(),
+    }
+}
+
+fn plan_size(plan: &Plan) -> Size {
+    Size {
+        width: plan.spec.width,
+        height: plan.spec.height,
+    }
+}
+
+fn images_response(plan: &Plan, data: Vec<ImageData>, usage: Option<Usage>) -> ImagesResponse {
     let mut response = ImagesResponse {
-        created,
+        created: now(),
         data,
         ..ImagesResponse::default()
     };
     if let Some(quality) = plan.gpt_quality {
-        let size = Size {
-            width: plan.spec.width,
-            height: plan.spec.height,
-        };
-        response.size = Some(size.to_string());
+        response.size = Some(plan_size(plan).to_string());
         response.output_format = Some(plan.spec.format.name().to_owned());
-        response.background = Some(
-            if plan.spec.transparent {
-                "transparent"
-            } else {
-                "opaque"
-            }
-            .to_owned(),
-        );
-        response.usage = Some(usage(&request.prompt, size, quality, request.image_count()));
+        response.background = Some(plan.background().to_owned());
+        response.usage = usage;
         response.quality = Some(quality.to_owned());
     }
-    Ok(Json(response).into_response())
+    response
 }
 
-enum Drawn {
-    Base64(String),
-    Bytes(Bytes),
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `GET /v1/generated/{file}`: an image made for a `url` result, while it lasts.
@@ -204,6 +234,7 @@ fn default_model(request: &GenerationRequest) -> &'static str {
 }
 
 /// How a valid request is answered.
+#[derive(Clone, Debug)]
 struct Plan {
     spec: Spec,
     /// `url` results rather than `b64_json`.
@@ -215,10 +246,27 @@ struct Plan {
 }
 
 impl Plan {
+    fn quality(&self) -> &'static str {
+        self.gpt_quality.unwrap_or("standard")
+    }
+
+    fn background(&self) -> &'static str {
+        if self.spec.transparent {
+            "transparent"
+        } else {
+            "opaque"
+        }
+    }
+
     fn new(request: &GenerationRequest) -> Result<Plan, AppError> {
+        Plan::with_default_size(request, DEFAULT_SIZE)
+    }
+
+    /// As `new`, with the size `auto` stands for (an edit keeps its image's size).
+    fn with_default_size(request: &GenerationRequest, default: Size) -> Result<Plan, AppError> {
         let model = catalog::find(&request.model);
         let size = match request.size.as_deref() {
-            None | Some("auto") => DEFAULT_SIZE,
+            None | Some("auto") => default,
             Some(text) => Size::parse(text).ok_or_else(|| invalid("size", text))?,
         };
         if size.width > MAX_EDGE || size.height > MAX_EDGE || size.pixels() > MAX_PIXELS {
@@ -364,7 +412,7 @@ fn lowercase_article(text: &str) -> String {
 
 /// Where clients reach the relay: the configured public URL, else `http://` and the Host the
 /// request named (checked, so a crafted Host cannot inject anything into the URL).
-fn public_origin(config: &Config, uri: &axum::http::Uri, headers: &HeaderMap) -> String {
+pub(crate) fn public_origin(config: &Config, uri: &axum::http::Uri, headers: &HeaderMap) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use easel_relay::{ApiKey, Config, Upstream, app};
+use easel_relay::{ApiKey, Config, Forward, Upstream, app};
 use serde_json::Value;
 
 use crate::{get, send};
@@ -76,12 +76,10 @@ async fn fake_upstream() -> (SocketAddr, Seen) {
 
 fn relay_to(addr: SocketAddr, timeout: Duration) -> Router {
     app(Config {
-        upstream: Upstream::Forward {
-            base_url: format!("http://{addr}/v1/"),
-            api_key: ApiKey::new("sk-relay-key"),
+        upstream: Upstream::Forward(Forward {
             organization: Some("org-relay".into()),
-            project: None,
-        },
+            ..Forward::openai(format!("http://{addr}/v1/"), ApiKey::new("sk-relay-key"))
+        }),
         upstream_timeout: timeout,
         ..Config::default()
     })
@@ -196,5 +194,8 @@ async fn nothing_else_is_forwarded() {
 
     let (_, _, body) = get(&relay, "/v1/relay/info").await;
     let info: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(info, serde_json::json!({"upstream": "openai"}));
+    assert_eq!(
+        info,
+        serde_json::json!({"upstream": "openai", "token_required": false})
+    );
 }

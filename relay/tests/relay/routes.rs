@@ -149,7 +149,10 @@ async fn health_and_info() {
     assert_eq!(body, "ok");
     let (_, _, body) = get(&relay, "/v1/relay/info").await;
     let info: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(info, json!({"upstream": "offline"}));
+    assert_eq!(
+        info,
+        json!({"upstream": "offline", "token_required": false})
+    );
     // The generator's own answers stay reachable whatever else is configured.
     let (status, _, _) = generate(&relay, json!({"model": "dall-e-2", "prompt": "x"})).await;
     assert_eq!(status, StatusCode::OK);
