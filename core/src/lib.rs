@@ -11,9 +11,11 @@ pub mod crc32;
 pub mod error;
 pub mod files;
 pub mod gallery;
+pub mod manifest;
 pub mod png_text;
 pub mod size;
 pub mod validate;
+pub mod zip;
 
 pub use api::{GenerationRequest, ImageData, ImagesResponse, Usage};
 pub use backend::{Backend, Mode};
