@@ -66,3 +66,160 @@ fn prints_the_ready_line_serves_and_stops_on_sigterm() {
     };
     assert!(status.success(), "clean exit: {status}");
 }
+
+#[test]
+fn help_lists_every_flag_with_its_environment_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_easel-relay"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for (flag, env) in [
+        ("--addr", "EASEL_ADDR"),
+        ("--upstream-kind", "EASEL_UPSTREAM_KIND"),
+        ("--allow-origin", "EASEL_ALLOWED_ORIGINS"),
+        ("--access-tokens-file", "EASEL_ACCESS_TOKENS_FILE"),
+        ("--rate-limit-per-minute", "EASEL_RATE_LIMIT_PER_MINUTE"),
+        ("--max-concurrent", "EASEL_MAX_CONCURRENT"),
+        ("--json-limit-bytes", "EASEL_JSON_LIMIT_BYTES"),
+        ("--multipart-limit-bytes", "EASEL_MULTIPART_LIMIT_BYTES"),
+        ("--timeout-secs", "EASEL_TIMEOUT_SECS"),
+        ("--stream-idle-secs", "EASEL_STREAM_IDLE_SECS"),
+        ("--log-format", "EASEL_LOG_FORMAT"),
+        ("--test-mode", "EASEL_TEST_MODE"),
+        ("--config", "EASEL_CONFIG"),
+    ] {
+        assert!(help.contains(flag), "{flag} in --help");
+        assert!(help.contains(&format!("[env: {env}")), "{env} in --help");
+    }
+    for secret in ["OPENAI_API_KEY", "EASEL_ACCESS_TOKENS "] {
+        assert!(help.contains(secret), "{secret} in --help");
+    }
+}
+
+/// Starts the relay with `args`, waits for the ready line and returns the port and stderr file.
+fn start(args: &[&str], extra_env: &[(&str, &str)]) -> (Running, u16, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let log = dir.join("stderr.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_easel-relay"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--dist", "/nonexistent/easel-dist"])
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("EASEL_ADDR")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+    let mut relay = Running(command.spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(relay.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("ready line: {line:?}"));
+    (relay, port, log)
+}
+
+#[test]
+fn logs_to_a_file_have_no_colour_codes_and_json_logs_carry_the_request_fields() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for format in ["human", "json"] {
+        let (relay, port, log) = start(
+            &["--log-format", format, "--latency-ms", "0"],
+            &[("EASEL_ACCESS_TOKENS", "secret-relay-token")],
+        );
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .post(format!("http://127.0.0.1:{port}/v1/images/generations"))
+                .bearer_auth("secret-relay-token")
+                .json(&serde_json::json!({"model": "gpt-image-2", "prompt": "a secret prompt", "quality": "low"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        });
+        drop(relay);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            !text.contains('\u{1b}'),
+            "{format}: no ANSI escapes in {text}"
+        );
+        assert!(
+            !text.contains("secret-relay-token"),
+            "{format}: never the token"
+        );
+        assert!(
+            !text.contains("a secret prompt"),
+            "{format}: prompts only when enabled"
+        );
+        let line = text
+            .lines()
+            .find(|l| l.contains("response") && l.contains("/v1/images/generations"))
+            .unwrap_or_else(|| panic!("{format}: a response line in {text}"));
+        for field in [
+            "status",
+            "latency_ms",
+            "upstream_request_id",
+            "request_id",
+            "method",
+        ] {
+            assert!(line.contains(field), "{format}: {field} in {line}");
+        }
+        if format == "json" {
+            let json: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(json["fields"]["status"], 200);
+            assert_eq!(json["span"]["path"], "/v1/images/generations");
+        }
+    }
+}
+
+#[test]
+fn a_toml_file_sets_defaults_that_flags_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        "upstream-kind = \"offline\"\nallow-origin = [\"https://me.github.io\"]\nlatency_ms = 0\n",
+    )
+    .unwrap();
+    let (relay, port, _) = start(&["--config", config.to_str().unwrap()], &[]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let allowed = runtime.block_on(async {
+        reqwest::Client::new()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("http://127.0.0.1:{port}/v1/images/generations"),
+            )
+            .header("origin", "https://me.github.io")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap()
+            .headers()
+            .get("access-control-allow-origin")
+            .cloned()
+    });
+    assert_eq!(allowed.unwrap(), "https://me.github.io");
+    drop(relay);
+
+    std::fs::write(&config, "no-such-setting = 1\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_easel-relay"))
+        .args(["--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-setting"));
+}
