@@ -362,6 +362,22 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_examples_parse() {
+        let doc = include_str!("../../docs/manifest.md");
+        let mut blocks = doc
+            .split("```json\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap());
+        let manifest = Manifest::parse(blocks.next().unwrap().as_bytes()).unwrap();
+        let item = &manifest.items[0].item;
+        assert_eq!(item.request.n, Some(2));
+        assert_eq!(item.timing.duration_ms(), 58_000);
+        let settings = blocks.next().unwrap().replace('…', "");
+        let settings = crate::gallery::EmbeddedSettings::from_json(&settings).unwrap();
+        assert_eq!(settings.to_request().quality.as_deref(), Some("high"));
+    }
+
+    #[test]
     fn export_names_and_json_roundtrip() {
         let manifest = sample_manifest();
         assert_eq!(manifest.items[0].file, "images/a-lighthouse-at-dusk-1.jpg");
