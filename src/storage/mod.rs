@@ -1,10 +1,14 @@
 //! Browser storage: the IndexedDB gallery, image helpers, object-URL ownership, preferences.
 
+pub mod archive;
 pub mod browser;
+pub mod download;
 mod gallery_db;
 mod object_url;
 mod preferences;
 
+pub use archive::{ArchiveError, ImportReport, export_zip, import_zip};
+pub use download::{file_for_download, save_as};
 pub use gallery_db::{GalleryDb, NewImage, StorageError, StoredItem};
 pub use object_url::ObjectUrl;
 pub use preferences::{load_json, load_text, remove, save_json, save_text};

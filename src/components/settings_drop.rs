@@ -1,0 +1,148 @@
+//! Drop or paste a PNG that Easel downloaded, and the studio form takes back its prompt, model
+//! and parameters (from the image's `easel` `iTXt` chunk).
+
+use easel_core::files::ImageFormat;
+use easel_core::gallery::EmbeddedSettings;
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use send_wrapper::SendWrapper;
+use web_sys::{ClipboardEvent, DragEvent, File};
+
+use crate::state::Draft;
+use crate::storage::download::blob_bytes;
+
+/// The largest file read for settings; a downloaded PNG is far smaller.
+const MAX_FILE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
+/// What became of the last dropped or pasted file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Note {
+    restored: bool,
+    text: String,
+}
+
+/// Wraps the studio: a PNG dropped on it, or pasted anywhere on the page, restores the
+/// settings it carries into the form, with a note saying so (or why not).
+#[component]
+pub fn SettingsDrop(children: Children) -> impl IntoView {
+    let draft = expect_context::<Draft>();
+    let note = RwSignal::new(None::<Note>);
+    let dragging = RwSignal::new(false);
+
+    let restore = move |file: File| {
+        let file = SendWrapper::new(file);
+        spawn_local(async move {
+            let name = file.name();
+            let outcome = read_settings(&file).await;
+            note.set(Some(match outcome {
+                Ok(settings) => {
+                    draft.apply(&settings.to_request());
+                    Note {
+                        restored: true,
+                        text: format!("Settings restored from {name}"),
+                    }
+                }
+                Err(why) => Note {
+                    restored: false,
+                    text: format!("{name}: {why}"),
+                },
+            }));
+        });
+    };
+
+    let handle = window_event_listener(ev::paste, move |ev: ClipboardEvent| {
+        let file = ev
+            .clipboard_data()
+            .and_then(|data| data.files())
+            .and_then(|files| files.get(0));
+        if let Some(file) = file {
+            ev.prevent_default();
+            restore(file);
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    let on_dragover = move |ev: DragEvent| {
+        if carries_files(&ev) {
+            // Without this the browser would open the file instead of dropping it here.
+            ev.prevent_default();
+            if let Some(data) = ev.data_transfer() {
+                data.set_drop_effect("copy");
+            }
+            dragging.set(true);
+        }
+    };
+    let on_drop = move |ev: DragEvent| {
+        dragging.set(false);
+        let file = ev
+            .data_transfer()
+            .and_then(|data| data.files())
+            .and_then(|files| files.get(0));
+        if let Some(file) = file {
+            ev.prevent_default();
+            restore(file);
+        }
+    };
+
+    view! {
+        <div
+            class="settings-drop"
+            class:dragging=move || dragging.get()
+            on:dragover=on_dragover
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            {move || {
+                note.get()
+                    .map(|n| {
+                        view! {
+                            <p
+                                id="settings-note"
+                                class="settings-note"
+                                data-restored=n.restored.to_string()
+                                role="status"
+                            >
+                                <span>{n.text}</span>
+                                <button
+                                    type="button"
+                                    class="dismiss"
+                                    aria-label="Dismiss"
+                                    on:click=move |_| note.set(None)
+                                >
+                                    "×"
+                                </button>
+                            </p>
+                        }
+                    })
+            }}
+            {children()}
+        </div>
+    }
+}
+
+fn carries_files(ev: &DragEvent) -> bool {
+    ev.data_transfer()
+        .map(|data| {
+            data.types()
+                .iter()
+                .any(|t| t.as_string().as_deref() == Some("Files"))
+        })
+        .unwrap_or(false)
+}
+
+/// The Easel settings in a PNG file, or a sentence saying why there are none.
+async fn read_settings(file: &File) -> Result<EmbeddedSettings, String> {
+    if file.size() > MAX_FILE_BYTES {
+        return Err("This file is too large to be an image Easel made.".into());
+    }
+    let bytes = blob_bytes(file)
+        .await
+        .map_err(|_| "The browser could not read this file.".to_owned())?;
+    if ImageFormat::sniff(&bytes) != Some(ImageFormat::Png) {
+        return Err(
+            "This is not a PNG image; only PNGs downloaded from Easel carry settings.".into(),
+        );
+    }
+    EmbeddedSettings::read_from_png(&bytes).map_err(|e| e.to_string())
+}
