@@ -1,8 +1,10 @@
 //! `cargo xtask run | test`: installs the tools Easel needs and orchestrates builds and tests.
 
+mod bench;
 mod bootstrap;
 mod proc;
 mod run;
+mod sdk;
 mod sys;
 mod test;
 
@@ -20,6 +22,10 @@ Commands:
            -- <ARGS>...         extra arguments for easel-relay (e.g. -- --latency-ms 500)
   test   Run every check: fmt, clippy (native + wasm), native tests, release build,
          bundle size budget, browser tests, end-to-end journeys. Prints a summary.
+  sdk    Run the official OpenAI SDKs (Python, Node; installed under .tools/) against the relay
+  bench relay
+         Measure the relay against direct calls and nginx proxy_pass (concurrency 1/64/256,
+         requests/s, p50, p99, SSE first-event delay); writes bench/results/relay-*.{md,json}
   setup  Only install the tools (both commands above do this first)
   help   Print this message
 
@@ -40,6 +46,8 @@ fn main() -> ExitCode {
         Some("run") => run::parse(&args[1..]).and_then(run::run),
         Some("test") if args.len() == 1 => test::test(),
         Some("test") => Err(format!("`test` takes no arguments, got {:?}", &args[1..])),
+        Some("sdk") => sdk::sdk_tests().map(|()| ExitCode::SUCCESS),
+        Some("bench") => bench::bench(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("setup") => bootstrap::build_tools()
             .and_then(|()| bootstrap::rust_components())
             .and_then(|()| bootstrap::chromium())

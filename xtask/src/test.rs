@@ -77,6 +77,7 @@ pub fn test() -> Result<ExitCode> {
         Step::new("native tests", || {
             cargo(&["test", "--workspace", "--exclude", "easel-e2e"])
         }),
+        Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
         Step::new(RELEASE_BUILD, || {
             proc::run(proc::command("trunk").args(["build", "--release"]))
         }),
@@ -229,8 +230,11 @@ fn end_to_end(chromium: &Chromium) -> Result {
 }
 
 /// `preferred` if nothing listens there, else any free port (never `avoid`).
-fn free_port(preferred: u16, avoid: Option<u16>) -> Result<u16> {
-    if Some(preferred) != avoid && TcpListener::bind((Ipv4Addr::LOCALHOST, preferred)).is_ok() {
+pub(crate) fn free_port(preferred: u16, avoid: Option<u16>) -> Result<u16> {
+    if preferred != 0
+        && Some(preferred) != avoid
+        && TcpListener::bind((Ipv4Addr::LOCALHOST, preferred)).is_ok()
+    {
         return Ok(preferred);
     }
     loop {
@@ -239,20 +243,30 @@ fn free_port(preferred: u16, avoid: Option<u16>) -> Result<u16> {
             .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
             .port();
         if Some(port) != avoid {
-            println!("→ port {preferred} is busy, using {port}");
+            if preferred != 0 {
+                println!("→ port {preferred} is busy, using {port}");
+            }
             return Ok(port);
         }
     }
 }
 
 /// A relay child that is killed when dropped, so no early return can leak it.
-struct BackgroundRelay {
+pub(crate) struct BackgroundRelay {
     child: Child,
     log_path: std::path::PathBuf,
 }
 
 impl BackgroundRelay {
     fn start(log_path: &Path, args: &[&str]) -> Result<Self> {
+        Self::start_with_env(log_path, args, &[])
+    }
+
+    pub(crate) fn start_with_env(
+        log_path: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         if let Some(dir) = log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir:?}: {e}"))?;
         }
@@ -262,6 +276,7 @@ impl BackgroundRelay {
             .map_err(|e| format!("cannot share {log_path:?}: {e}"))?;
         let mut cmd = proc::command(relay_bin());
         cmd.args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
@@ -275,7 +290,7 @@ impl BackgroundRelay {
         })
     }
 
-    fn wait_healthy(&mut self, port: u16, timeout: Duration) -> Result {
+    pub(crate) fn wait_healthy(&mut self, port: u16, timeout: Duration) -> Result {
         let started = Instant::now();
         while started.elapsed() < timeout {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -294,7 +309,7 @@ impl BackgroundRelay {
         ))
     }
 
-    fn print_log_tail(&self) {
+    pub(crate) fn print_log_tail(&self) {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let tail = &lines[lines.len().saturating_sub(30)..];
