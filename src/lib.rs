@@ -11,8 +11,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::AppHeader;
-use crate::pages::{NotFound, SettingsPage, Studio};
-use crate::state::{Draft, GALLERY_DB, Gallery, Jobs, Settings};
+use crate::pages::{GalleryPage, NotFound, SettingsPage, Studio};
+use crate::state::{Draft, GALLERY_DB, Gallery, GalleryView, Jobs, Settings};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -20,11 +20,13 @@ pub fn App() -> impl IntoView {
     Draft::provide();
     let gallery = Gallery::provide(GALLERY_DB);
     Jobs::provide(gallery);
+    GalleryView::provide(gallery);
     view! {
         <Router>
             <AppHeader />
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Studio />
+                <Route path=path!("/gallery") view=GalleryPage />
                 <Route path=path!("/settings") view=SettingsPage />
             </Routes>
         </Router>

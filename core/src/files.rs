@@ -58,7 +58,11 @@ impl ImageFormat {
 /// Width and height read from the image header, without decoding pixels.
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
-    let le16 = |at: usize| Some(u32::from(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?)));
+    let le16 = |at: usize| {
+        Some(u32::from(u16::from_le_bytes(
+            bytes.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
     let le24 = |at: usize| {
         let b = bytes.get(at..at + 3)?;
         Some(u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16)
@@ -93,7 +97,10 @@ fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
             return None;
         }
         let marker = *bytes.get(at + 1)?;
-        let length = usize::from(u16::from_be_bytes([*bytes.get(at + 2)?, *bytes.get(at + 3)?]));
+        let length = usize::from(u16::from_be_bytes([
+            *bytes.get(at + 2)?,
+            *bytes.get(at + 3)?,
+        ]));
         let is_frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_frame {
             let height = u16::from_be_bytes([*bytes.get(at + 5)?, *bytes.get(at + 6)?]);
@@ -178,8 +185,8 @@ mod tests {
         assert_eq!(dimensions(b"GIF89a\x00\x02\x00\x01"), Some((512, 256)));
         // A baseline JPEG: SOI, an APP0 segment, then SOF0 with 600 high and 800 wide.
         let jpeg = [
-            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x02, 0x58,
-            0x03, 0x20,
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x02,
+            0x58, 0x03, 0x20,
         ];
         assert_eq!(dimensions(&jpeg), Some((800, 600)));
         assert_eq!(dimensions(&jpeg[..12]), None);

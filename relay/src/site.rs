@@ -52,7 +52,8 @@ pub(crate) fn router(dist: Option<&Path>) -> Router {
 /// The Content-Security-Policy of the app's pages. Trunk's loader is an inline module script,
 /// so the policy names it by hash (read from the built `index.html`, recomputed when the file
 /// changes) rather than allowing inline scripts at all. `connect-src` stays open to any
-/// http(s) origin because the app may call an API the user chose (Direct mode).
+/// http(s) origin because the app may call an API the user chose (Direct mode); `blob:` lets
+/// the page read back its own images (blob URLs are bound to the page's origin).
 struct PagePolicy {
     index: Option<PathBuf>,
     cached: Mutex<Option<(SystemTime, HeaderValue)>>,
@@ -92,7 +93,7 @@ fn policy_with(script_hashes: &[String]) -> HeaderValue {
     let policy = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https: http:; \
-         connect-src 'self' https: http:; object-src 'none'; base-uri 'none'; \
+         connect-src 'self' blob: https: http:; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the policy is plain ASCII")

@@ -1,11 +1,21 @@
 mod app_header;
+mod gallery_files;
+mod gallery_grid;
+mod gallery_toolbar;
 mod job_card;
+mod lightbox;
 mod prompt_form;
 mod relay_banner;
 mod settings_drop;
+mod storage_health;
 
 pub use app_header::AppHeader;
+pub use gallery_files::GalleryFiles;
+pub use gallery_grid::GalleryGrid;
+pub use gallery_toolbar::GalleryToolbar;
 pub use job_card::JobCard;
+pub use lightbox::Lightbox;
 pub use prompt_form::PromptForm;
 pub use relay_banner::RelayBanner;
 pub use settings_drop::SettingsDrop;
+pub use storage_health::{StorageHealth, human_bytes};

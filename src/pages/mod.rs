@@ -1,7 +1,9 @@
+mod gallery;
 mod not_found;
 mod settings;
 mod studio;
 
+pub use gallery::GalleryPage;
 pub use not_found::NotFound;
 pub use settings::SettingsPage;
 pub use studio::Studio;

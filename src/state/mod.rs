@@ -2,10 +2,13 @@
 
 mod draft;
 mod gallery;
+mod gallery_view;
+pub mod grid_layout;
 pub mod jobs;
 mod settings;
 
 pub use draft::{CUSTOM_MODEL, Draft};
 pub use gallery::{GALLERY_DB, Gallery, GalleryStatus};
+pub use gallery_view::GalleryView;
 pub use jobs::{Job, JobState, Jobs};
 pub use settings::Settings;

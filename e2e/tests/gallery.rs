@@ -1,0 +1,203 @@
+//! The gallery as a user relies on it: images survive a reload byte for byte, search narrows
+//! the grid, the lightbox follows the keys, and an export can be imported back after deleting
+//! everything.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use easel_e2e::browser::WAIT;
+use easel_e2e::{Browser, Relay, dist_dir};
+use fantoccini::Locator;
+use serde_json::Value;
+
+const GENERATION: Duration = Duration::from_secs(30);
+/// The gallery deletes for good after its undo window (6 s).
+const UNDO_WINDOW: Duration = Duration::from_secs(8);
+
+/// SHA-256 (hex) of the bytes behind each image URL matched by `css`, computed in the page.
+async fn hashes_of(browser: &Browser, css: &str) -> BTreeSet<String> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const urls = [...document.querySelectorAll(arguments[0])].map(i => i.src);
+        Promise.all(urls.map(async url => {
+            const bytes = await (await fetch(url)).arrayBuffer();
+            const digest = await crypto.subtle.digest('SHA-256', bytes);
+            return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
+        })).then(done, e => done('error: ' + e));
+    "#;
+    let value = browser
+        .client()
+        .execute_async(script, vec![Value::from(css)])
+        .await
+        .expect("hash script");
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("hashes: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Generates `count` images for `prompt` and waits until they show as done (stored).
+async fn generate(browser: &Browser, prompt: &str, count: &str) {
+    browser.fill("#prompt", prompt).await;
+    browser.select("#count", count).await;
+    let before = browser.count("article.job[data-state=done]").await;
+    browser.press_ctrl_enter("#prompt").await;
+    let expression =
+        format!("document.querySelectorAll('article.job[data-state=done]').length > {before}");
+    browser.wait_until_js(&expression, GENERATION).await;
+}
+
+/// Waits until the gallery shows exactly `n` cells with loaded thumbnails.
+async fn wait_for_cells(browser: &Browser, n: usize) {
+    let expression = format!(
+        "(() => {{ const cells = [...document.querySelectorAll('.grid-cell')]; \
+         return cells.length === {n} && cells.every(c => {{ const i = c.querySelector('img.thumb'); \
+         return i && i.complete && i.naturalWidth > 0; }}); }})()"
+    );
+    browser.wait_until_js(&expression, GENERATION).await;
+}
+
+const LOADED: &str = "(() => { const i = document.querySelector('.lightbox-image'); \
+                      return !!i && i.complete && i.naturalWidth > 0; })()";
+
+/// Opens the first cell and steps through `n` images with the arrow key: the SHA-256 of each
+/// full image, and the prompt of the first. Closes the lightbox with Escape.
+async fn lightbox_hashes(browser: &Browser, n: usize) -> (BTreeSet<String>, String) {
+    browser.click(".grid-cell .cell-open").await;
+    let mut hashes = BTreeSet::new();
+    let mut first_prompt = String::new();
+    for step in 0..n {
+        browser.wait_until_js(LOADED, WAIT).await;
+        if step == 0 {
+            first_prompt = browser
+                .wait_for(".detail-prompt", WAIT)
+                .await
+                .text()
+                .await
+                .unwrap();
+            browser.screenshot("gallery-lightbox").await;
+        }
+        hashes.extend(hashes_of(browser, ".lightbox-image").await);
+        if step + 1 < n {
+            let src = browser
+                .execute(
+                    "return document.querySelector('.lightbox-image').src",
+                    vec![],
+                )
+                .await;
+            press(browser, "\u{E014}").await; // ArrowRight
+            let changed = format!(
+                "(() => {{ const i = document.querySelector('.lightbox-image'); return !!i && i.src !== {src}; }})()"
+            );
+            browser.wait_until_js(&changed, WAIT).await;
+        }
+    }
+    press(browser, "\u{E00C}").await; // Escape
+    browser
+        .wait_until_js("document.querySelector('.lightbox') === null", WAIT)
+        .await;
+    (hashes, first_prompt)
+}
+
+async fn press(browser: &Browser, key: &str) {
+    let active = browser
+        .client()
+        .active_element()
+        .await
+        .expect("an active element");
+    active.send_keys(key).await.expect("keys");
+}
+
+#[tokio::test]
+async fn the_gallery_keeps_images_across_a_reload_and_finds_them() {
+    let relay = Relay::start(&dist_dir(), &[]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    generate(&browser, "a red lantern in the rain", "2").await;
+    generate(&browser, "a blue whale at night", "1").await;
+    let made = hashes_of(&browser, "article.job[data-state=done] img.result").await;
+    assert_eq!(made.len(), 3, "three different images");
+
+    // A reload drops everything in memory: what shows now comes from IndexedDB.
+    browser.goto(&relay.at("/gallery")).await;
+    wait_for_cells(&browser, 3).await;
+    assert_eq!(
+        browser.count(".grid-heading").await,
+        2,
+        "one heading per generation"
+    );
+    browser.screenshot("gallery-three-images").await;
+
+    // The lightbox shows each stored image at full size: the same bytes as generated.
+    let (stored, first_prompt) = lightbox_hashes(&browser, 3).await;
+    assert_eq!(first_prompt, "a blue whale at night", "newest first");
+    assert_eq!(stored, made, "identical bytes after the reload");
+
+    // Search narrows the grid to the matching generation.
+    browser.fill("#gallery-search", "whale").await;
+    wait_for_cells(&browser, 1).await;
+    browser.fill("#gallery-search", "LANTERN rain").await;
+    wait_for_cells(&browser, 2).await;
+    browser.fill("#gallery-search", "nothing like this").await;
+    browser
+        .wait_for_text(".gallery-page .empty", "Nothing matches", WAIT)
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_export_comes_back_after_deleting_everything() {
+    let relay = Relay::start(&dist_dir(), &[]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    generate(&browser, "a paper crane on a desk", "3").await;
+    browser.click("#nav-gallery").await;
+    wait_for_cells(&browser, 3).await;
+    let (before, _) = lightbox_hashes(&browser, 3).await;
+
+    browser.click("#export-all").await;
+    let zip = browser.wait_for_download(GENERATION).await;
+    assert!(zip.to_string_lossy().ends_with(".zip"), "{zip:?}");
+
+    browser.click("#select-all").await;
+    browser
+        .wait_for_text("#selected-count", "3 selected", WAIT)
+        .await;
+    browser.click("#bulk-delete").await;
+    browser
+        .wait_for_text(".gallery-page .empty", "No images yet", WAIT)
+        .await;
+    browser.wait_for("#undo-delete", WAIT).await;
+    // Let the undo window pass so the deletion is final, then reload to be sure.
+    tokio::time::sleep(UNDO_WINDOW).await;
+    browser.goto(&relay.at("/gallery")).await;
+    browser
+        .wait_for_text(".gallery-page .empty", "No images yet", WAIT)
+        .await;
+
+    let input = browser
+        .client()
+        .find(Locator::Css("#import-zip"))
+        .await
+        .expect("import input");
+    input
+        .send_keys(&zip.to_string_lossy())
+        .await
+        .expect("choose the ZIP");
+    browser
+        .wait_for_text(".toast", "Imported 3 images", GENERATION)
+        .await;
+    wait_for_cells(&browser, 3).await;
+    let prompts = browser
+        .execute(
+            "return [...document.querySelectorAll('.group-prompt')].map(p => p.textContent)",
+            vec![],
+        )
+        .await;
+    assert_eq!(prompts, serde_json::json!(["a paper crane on a desk"]));
+    let (after, _) = lightbox_hashes(&browser, 3).await;
+    assert_eq!(after, before, "the same images, byte for byte");
+    browser.close().await;
+}

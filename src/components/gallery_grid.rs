@@ -1,0 +1,200 @@
+use easel_core::gallery::GalleryItem;
+use leptos::html::Div;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::MouseEvent;
+
+use crate::state::GalleryView;
+use crate::state::grid_layout::{self, Metrics, Row, RowKind};
+use crate::storage::ObjectUrl;
+
+/// Rows rendered beyond the viewport on each side, in pixels.
+const OVERSCAN: f64 = 600.0;
+
+/// The gallery grid, grouped by generation and virtualized: only rows near the viewport exist
+/// in the page, and only their cells hold object URLs (revoked when they leave).
+#[component]
+pub fn GalleryGrid() -> impl IntoView {
+    let view = expect_context::<GalleryView>();
+    let scroller = NodeRef::<Div>::new();
+    let scroll_top = RwSignal::new(0.0);
+    let viewport = RwSignal::new(800.0);
+    let width = RwSignal::new(1000.0);
+
+    let measure = move || {
+        if let Some(el) = scroller.get_untracked() {
+            viewport.set(f64::from(el.client_height()));
+            // Minus the horizontal padding of the canvas.
+            width.set((f64::from(el.client_width()) - 16.0).max(100.0));
+        }
+    };
+    Effect::new(move |_| {
+        if scroller.get().is_some() {
+            measure();
+        }
+    });
+    let resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || resize.remove());
+
+    let metrics = Memo::new(move |_| Metrics {
+        width: width.get(),
+        min_cell: 168.0,
+        gap: 8.0,
+        heading: 44.0,
+    });
+    let rows = Memo::new(move |_| {
+        let sizes = view.shown.with(|items| group_sizes(items));
+        grid_layout::layout(&sizes, metrics.get())
+    });
+    let visible_rows = Memo::new(move |_| {
+        rows.with(|rows| {
+            let range = grid_layout::visible(rows, scroll_top.get(), viewport.get(), OVERSCAN);
+            rows[range.clone()]
+                .iter()
+                .cloned()
+                .zip(range)
+                .collect::<Vec<(Row, usize)>>()
+        })
+    });
+    let cell = move || metrics.with(Metrics::cell);
+
+    view! {
+        <div class="gallery-scroll" node_ref=scroller tabindex="-1"
+            on:scroll=move |_| {
+                if let Some(el) = scroller.get_untracked() {
+                    scroll_top.set(f64::from(el.scroll_top()));
+                }
+            }>
+            <div class="gallery-canvas" style:height=move || format!("{}px", rows.with(|r| grid_layout::total_height(r)))>
+                <For each=move || visible_rows.get() key=|(row, index)| (*index, row_key(row)) let:((row, _index))>
+                    <GridRow row cell=Signal::derive(cell) />
+                </For>
+            </div>
+        </div>
+    }
+}
+
+/// Stable per content, so rows that stay on screen are not rebuilt.
+fn row_key(row: &Row) -> String {
+    match &row.kind {
+        RowKind::Heading { first } => format!("h{first}"),
+        RowKind::Cells { items } => format!("c{}-{}-{}", items.start, items.end, row.top as u64),
+    }
+}
+
+/// Lengths of the consecutive runs of one generation in the shown order.
+fn group_sizes(items: &[GalleryItem]) -> Vec<usize> {
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut previous: Option<&str> = None;
+    for item in items {
+        if previous == Some(item.job_id.as_str()) {
+            if let Some(last) = sizes.last_mut() {
+                *last += 1;
+            }
+        } else {
+            sizes.push(1);
+        }
+        previous = Some(item.job_id.as_str());
+    }
+    sizes
+}
+
+#[component]
+fn GridRow(row: Row, cell: Signal<f64>) -> impl IntoView {
+    let view = expect_context::<GalleryView>();
+    let style = format!(
+        "transform: translateY({}px); height: {}px",
+        row.top, row.height
+    );
+    match row.kind {
+        RowKind::Heading { first } => {
+            let item = view.shown.with_untracked(|s| s.get(first).cloned());
+            view! {
+                <div class="grid-heading" style=style>
+                    {item.map(|item| {
+                        let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(item.created_ms as f64));
+                        let date = String::from(when.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED));
+                        view! {
+                            <p class="group-prompt" title=item.prompt.clone()>{item.prompt.clone()}</p>
+                            <p class="group-meta">{format!("{} · {} · {date}", item.model, item.size())}</p>
+                        }
+                    })}
+                </div>
+            }
+            .into_any()
+        }
+        RowKind::Cells { items } => view! {
+            <div class="grid-row" style=style>
+                {items.map(|index| view! { <GridCell index size=cell /> }).collect_view()}
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
+    let view = expect_context::<GalleryView>();
+    let Some(item) = view.shown.with_untracked(|s| s.get(index).cloned()) else {
+        return ().into_any();
+    };
+    let thumb = RwSignal::new_local(None::<ObjectUrl>);
+    let gallery = view.gallery;
+    let hash = item.sha256.clone();
+    spawn_local(async move {
+        let Ok(db) = gallery.db().await else { return };
+        // Fall back to the full image when an item has no thumbnail.
+        let blob = match db.thumb(&hash).await {
+            Ok(Some(blob)) => Some(blob),
+            _ => db.image(&hash).await.ok().flatten(),
+        };
+        if let Some(url) = blob.and_then(|b| ObjectUrl::from_blob(&b).ok()) {
+            // The cell may have left the screen while loading: then the URL is dropped here.
+            let _ = thumb.try_set(Some(url));
+        }
+    });
+    let id = item.id.clone();
+    let selected = {
+        let id = id.clone();
+        Memo::new(move |_| view.selected.with(|s| s.contains(&id)))
+    };
+    let on_click =
+        move |ev: MouseEvent| view.click(index, ev.ctrl_key() || ev.meta_key(), ev.shift_key());
+    let toggle_id = id.clone();
+    view! {
+        <figure class="grid-cell" class:selected=move || selected.get()
+            style:width=move || format!("{}px", size.get()) style:height=move || format!("{}px", size.get())
+            data-id=id.clone()>
+            <button type="button" class="cell-open" on:click=on_click aria-label=format!("Open: {}", item.prompt)>
+                {move || thumb.with(|t| t.as_ref().map(|url| view! {
+                    <img class="thumb" src=url.as_str().to_owned() alt="" decoding="async" />
+                }))}
+            </button>
+            <input type="checkbox" class="cell-select" aria-label="Select"
+                prop:checked=move || selected.get()
+                on:change=move |_| view.toggle(&toggle_id) />
+            {item.favorite.then(|| view! { <span class="cell-favorite" aria-label="Favorite">"★"</span> })}
+        </figure>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn group_sizes_follow_runs_of_a_job() {
+        let item = |job: &str| {
+            easel_core::gallery::GalleryItem {
+            job_id: job.to_owned(),
+            ..serde_json::from_str(
+                r#"{"id":"x","sha256":"","mime":"image/png","width":1,"height":1,"prompt":"","model":"m",
+                    "request":{"prompt":""},"created_ms":0,"job_id":"j"}"#,
+            )
+            .unwrap()
+        }
+        };
+        let items = [item("a"), item("a"), item("b"), item("a")];
+        assert_eq!(super::group_sizes(&items), [2, 1, 1]);
+        assert!(super::group_sizes(&[]).is_empty());
+    }
+}

@@ -1,0 +1,112 @@
+use easel_core::Size;
+use easel_core::gallery::{SortOrder, facets};
+use leptos::prelude::*;
+
+use crate::state::GalleryView;
+
+/// Search, filters, order, and what to do with the selection.
+#[component]
+pub fn GalleryToolbar() -> impl IntoView {
+    let view = expect_context::<GalleryView>();
+    let query = view.query;
+    let facets = Memo::new(move |_| view.gallery.items.with(|items| facets(items)));
+    let collection_name = RwSignal::new(String::new());
+    let selected_ids = move || view.selected.get().into_iter().collect::<Vec<String>>();
+
+    view! {
+        <section class="gallery-toolbar" aria-label="Search and filters">
+            <input id="gallery-search" type="search" placeholder="Search prompts" aria-label="Search prompts"
+                prop:value=move || query.with(|q| q.text.clone())
+                on:input:target=move |ev| query.update(|q| q.text = ev.target().value()) />
+            <select id="filter-model" aria-label="Model"
+                on:change:target=move |ev| {
+                    let value = ev.target().value();
+                    query.update(|q| q.model = (!value.is_empty()).then_some(value));
+                }>
+                <option value="">"All models"</option>
+                {move || facets.get().models.into_iter().map(|m| {
+                    let selected = query.with(|q| q.model.as_deref() == Some(m.as_str()));
+                    view! { <option value=m.clone() prop:selected=selected>{m.clone()}</option> }
+                }).collect_view()}
+            </select>
+            <select id="filter-size" aria-label="Size"
+                on:change:target=move |ev| query.update(|q| q.size = Size::parse(&ev.target().value()))>
+                <option value="">"All sizes"</option>
+                {move || facets.get().sizes.into_iter().map(|s| {
+                    let text = s.to_string();
+                    let selected = query.with(|q| q.size == Some(s));
+                    view! { <option value=text.clone() prop:selected=selected>{text.clone()}</option> }
+                }).collect_view()}
+            </select>
+            <select id="filter-collection" aria-label="Collection"
+                on:change:target=move |ev| {
+                    let value = ev.target().value();
+                    query.update(|q| q.collection = (!value.is_empty()).then_some(value));
+                }>
+                <option value="">"All collections"</option>
+                {move || facets.get().collections.into_iter().map(|c| {
+                    let selected = query.with(|q| q.collection.as_deref() == Some(c.as_str()));
+                    view! { <option value=c.clone() prop:selected=selected>{c.clone()}</option> }
+                }).collect_view()}
+            </select>
+            <label class="choice inline">
+                <input id="filter-favorites" type="checkbox"
+                    prop:checked=move || query.with(|q| q.favorites_only)
+                    on:change:target=move |ev| query.update(|q| q.favorites_only = ev.target().checked()) />
+                "Favorites"
+            </label>
+            <label class="inline">"From "
+                <input id="filter-from" type="date"
+                    on:change:target=move |ev| query.update(|q| q.created_from_ms = day_start(&ev.target().value(), 0)) />
+            </label>
+            <label class="inline">"To "
+                <input id="filter-to" type="date"
+                    on:change:target=move |ev| query.update(|q| q.created_until_ms = day_start(&ev.target().value(), 1)) />
+            </label>
+            <select id="sort" aria-label="Order"
+                on:change:target=move |ev| query.update(|q| {
+                    q.sort = if ev.target().value() == "oldest" { SortOrder::OldestFirst } else { SortOrder::NewestFirst };
+                })>
+                <option value="newest">"Newest first"</option>
+                <option value="oldest">"Oldest first"</option>
+            </select>
+            <span class="hint count" id="shown-count">
+                {move || {
+                    let shown = view.shown.with(Vec::len);
+                    let all = view.gallery.items.with(Vec::len);
+                    if shown == all { format!("{all} images") } else { format!("{shown} of {all} images") }
+                }}
+            </span>
+        </section>
+
+        <section class="selection-bar" aria-label="Selection">
+            <button type="button" id="select-all" on:click=move |_| view.select_all_shown()>"Select all shown"</button>
+            <Show when=move || !view.selected.with(|s| s.is_empty())>
+                <span class="hint" id="selected-count">{move || format!("{} selected", view.selected.with(|s| s.len()))}</span>
+                <button type="button" on:click=move |_| view.selected.set(Default::default())>"Clear"</button>
+                <button type="button" id="bulk-favorite" on:click=move |_| view.set_favorite(&selected_ids(), true)>"★ Favorite"</button>
+                <input id="bulk-collection" type="text" placeholder="Collection name" aria-label="Collection name"
+                    prop:value=move || collection_name.get()
+                    on:input:target=move |ev| collection_name.set(ev.target().value()) />
+                <button type="button" id="bulk-add-collection"
+                    disabled=move || collection_name.with(|n| n.trim().is_empty())
+                    on:click=move |_| view.add_to_collection(&selected_ids(), &collection_name.get_untracked())>
+                    "Add to collection"
+                </button>
+                <button type="button" id="bulk-delete" class="danger" on:click=move |_| view.delete(selected_ids())>"Delete"</button>
+            </Show>
+        </section>
+    }
+}
+
+/// Unix ms at the start of the day `date` (`YYYY-MM-DD`, local time) plus `add_days`.
+fn day_start(date: &str, add_days: u32) -> Option<u64> {
+    if date.is_empty() {
+        return None;
+    }
+    let mut parts = date.split('-').map(|p| p.parse::<u32>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    let day = js_sys::Date::new_with_year_month_day(y, m as i32 - 1, (d + add_days) as i32);
+    let ms = day.get_time();
+    (ms.is_finite() && ms >= 0.0).then_some(ms as u64)
+}

@@ -1,0 +1,83 @@
+use leptos::prelude::*;
+
+use crate::state::GalleryView;
+
+/// Share of the quota at which the gallery warns and offers to make room.
+const WARN_AT: f64 = 0.8;
+
+/// How much room the gallery takes, whether the browser promised to keep it, and what to do
+/// when space runs low.
+#[component]
+pub fn StorageHealth() -> impl IntoView {
+    let view = expect_context::<GalleryView>();
+    let gallery = view.gallery;
+    let share = move || {
+        gallery
+            .usage
+            .get()
+            .map(|(used, quota)| if quota > 0.0 { used / quota } else { 0.0 })
+    };
+    let delete_all_but_favorites = move |_| {
+        let ids: Vec<String> = gallery.items.with_untracked(|all| {
+            all.iter()
+                .filter(|i| !i.favorite)
+                .map(|i| i.id.clone())
+                .collect()
+        });
+        view.delete(ids);
+    };
+    view! {
+        <section class="storage-health" aria-label="Storage">
+            {move || gallery.usage.get().map(|(used, quota)| view! {
+                <label class="storage-meter">
+                    <span>{format!("Storage: {} of {}", human_bytes(used), human_bytes(quota))}</span>
+                    <meter id="storage-meter" min="0" max="1" low=WARN_AT high="0.95" value=share().unwrap_or(0.0)></meter>
+                </label>
+            })}
+            <span class="hint" id="persistence">
+                {move || match gallery.persisted.get() {
+                    Some(true) => "The browser keeps this gallery even when space runs low.",
+                    Some(false) => "The browser may clear this gallery when space runs low: export it now and then.",
+                    None => "At the first save Easel asks the browser to keep the gallery, so it is not cleared when space runs low.",
+                }}
+            </span>
+            <Show when=move || share().is_some_and(|s| s >= WARN_AT)>
+                <p class="banner warn" role="alert" id="storage-warning">
+                    "Storage is almost full. Export what you want to keep, or make room. "
+                    <button type="button" id="delete-non-favorites" on:click=delete_all_but_favorites>
+                        "Delete all but favorites"
+                    </button>
+                </p>
+            </Show>
+        </section>
+    }
+}
+
+/// `1536` → `1.5 KB`.
+pub fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes.max(0.0);
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", UNITS[0])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_read_naturally() {
+        assert_eq!(human_bytes(0.0), "0 B");
+        assert_eq!(human_bytes(1023.0), "1023 B");
+        assert_eq!(human_bytes(1536.0), "1.5 KB");
+        assert_eq!(human_bytes(3.0 * 1024.0 * 1024.0 * 1024.0), "3.0 GB");
+    }
+}
