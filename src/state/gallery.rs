@@ -68,12 +68,18 @@ impl Gallery {
         match listed {
             Ok(stored) => {
                 // A record this version cannot read is skipped, not fatal: it stays stored.
-                let items = stored
+                let items: Vec<GalleryItem> = stored
                     .iter()
                     .filter_map(|s| GalleryItem::from_json(&s.meta).ok())
                     .collect();
+                let has_items = !items.is_empty();
                 self.items.set(items);
                 self.status.set(GalleryStatus::Ready);
+                if has_items {
+                    // Asking again is free and tells whether the browser keeps the gallery.
+                    self.persisted
+                        .set(Some(browser::request_persistence().await));
+                }
             }
             Err(e) => self.status.set(GalleryStatus::Unavailable(e.to_string())),
         }
