@@ -9,18 +9,17 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use easel::pages::Studio;
-use easel::state::{Draft, Gallery, GalleryStatus, JobState, Jobs, Settings};
+use easel::state::{Draft, Gallery, Jobs, Settings};
 use easel::storage::{
     ArchiveError, GalleryDb, ImportReport, export_zip, file_for_download, import_zip, save_as,
 };
-use easel_core::gallery::{EmbeddedSettings, GalleryItem, SETTINGS_FORMAT, SETTINGS_VERSION};
+use easel_core::gallery::{EmbeddedSettings, SETTINGS_FORMAT, SETTINGS_VERSION};
 use easel_core::manifest::{ManifestError, VERSION};
 use easel_core::zip::{self, DosTime, ZipError};
-use easel_core::{Backend, GenerationRequest, Mode, png_text};
+use easel_core::{GenerationRequest, png_text};
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{
     Blob, ClipboardEvent, ClipboardEventInit, DataTransfer, DragEvent, DragEventInit, Element,
@@ -29,10 +28,8 @@ use web_sys::{
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const RELAY: &str = match option_env!("EASEL_TEST_RELAY") {
-    Some(url) => url,
-    None => "http://127.0.0.1:18431",
-};
+mod common;
+use common::{Store, blob_of, bytes_of, document, fresh_db_name, sleep};
 
 /// A 2x2 RGBA PNG with no text chunks.
 const PLAIN_PNG: [u8; 75] = [
@@ -42,132 +39,6 @@ const PLAIN_PNG: [u8; 75] = [
     0x1f, 0x84, 0x19, 0xa0, 0xf4, 0x7f, 0x00, 0x43, 0xce, 0x07, 0xf9, 0xfa, 0x81, 0x4a, 0xfd, 0x00,
     0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    JsFuture::from(promise).await.unwrap();
-}
-
-/// Polls until `done` holds, failing after `seconds`.
-async fn wait_until(what: &str, seconds: u32, done: impl Fn() -> bool) {
-    for _ in 0..seconds * 20 {
-        if done() {
-            return;
-        }
-        sleep(50).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// A fresh gallery database per test, so tests never see each other's images.
-fn fresh_db_name() -> &'static str {
-    let name = format!("easel-test-{}", js_sys::Math::random().to_bits());
-    Box::leak(name.into_boxed_str())
-}
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
-}
-
-fn relay() -> Backend {
-    Backend {
-        mode: Mode::Relay,
-        relay_url: RELAY.to_owned(),
-        base_url: String::new(),
-        api_key: String::new(),
-        organization: String::new(),
-        project: String::new(),
-    }
-}
-
-async fn bytes_of(blob: &Blob) -> Vec<u8> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.unwrap();
-    Uint8Array::new(&buffer).to_vec()
-}
-
-fn blob_of(bytes: &[u8], mime: &str) -> Blob {
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    Blob::new_with_u8_array_sequence_and_options(
-        &js_sys::Array::of1(&Uint8Array::from(bytes)),
-        &options,
-    )
-    .unwrap()
-}
-
-/// The app's gallery and jobs on their own database, without a page: what the studio and the
-/// gallery page use underneath.
-struct Store {
-    gallery: Gallery,
-    jobs: Jobs,
-    db_name: &'static str,
-    _owner: Owner,
-}
-
-impl Store {
-    async fn open() -> Store {
-        let db_name = fresh_db_name();
-        let owner = Owner::new();
-        let (gallery, jobs) = owner.with(|| {
-            let gallery = Gallery::provide(db_name);
-            (gallery, Jobs::provide(gallery))
-        });
-        wait_until("the gallery to open", 10, || {
-            gallery.status.get_untracked() != GalleryStatus::Loading
-        })
-        .await;
-        assert_eq!(gallery.status.get_untracked(), GalleryStatus::Ready);
-        Store {
-            gallery,
-            jobs,
-            db_name,
-            _owner: owner,
-        }
-    }
-
-    async fn db(&self) -> Rc<GalleryDb> {
-        self.gallery.db().await.unwrap()
-    }
-
-    /// Generates through the relay exactly as the studio does, and returns the new items
-    /// (stored before the job shows as done), in index order.
-    async fn generate(&self, request: GenerationRequest) -> Vec<GalleryItem> {
-        let before = self.gallery.items.with_untracked(Vec::len);
-        let count = request.image_count() as usize;
-        self.jobs.start(request, relay());
-        let job = self.jobs.list.with_untracked(|l| l[0].clone());
-        wait_until("the generation", 60, || {
-            job.state.with_untracked(|s| *s != JobState::Running)
-        })
-        .await;
-        let state = job.state.get_untracked();
-        assert!(
-            matches!(state, JobState::Done { unsaved: None, .. }),
-            "{state:?}"
-        );
-        let mut items: Vec<GalleryItem> = self.gallery.items.with_untracked(|all| {
-            all.iter()
-                .filter(|i| i.job_id == job.uid)
-                .cloned()
-                .collect()
-        });
-        items.sort_by_key(|i| i.index);
-        assert_eq!(items.len(), count);
-        assert_eq!(self.gallery.items.with_untracked(Vec::len), before + count);
-        items
-    }
-
-    fn sorted_items(&self) -> Vec<GalleryItem> {
-        let mut items = self.gallery.items.get_untracked();
-        items.sort_by(|a, b| a.id.cmp(&b.id));
-        items
-    }
-}
 
 fn small_request(prompt: &str, n: u32) -> GenerationRequest {
     let mut request = GenerationRequest::for_model("dall-e-2", prompt);

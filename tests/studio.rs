@@ -9,7 +9,6 @@ use easel::state::{Draft, Gallery, Jobs, Settings};
 use easel_core::Mode;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{
     Element, Event, EventInit, HtmlElement, HtmlImageElement, HtmlSelectElement,
@@ -18,10 +17,8 @@ use web_sys::{
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const RELAY: &str = match option_env!("EASEL_TEST_RELAY") {
-    Some(url) => url,
-    None => "http://127.0.0.1:18431",
-};
+mod common;
+use common::{RELAY, document, fresh_db_name, sleep};
 
 /// The studio mounted in its own element; unmounted and removed when dropped.
 struct Mounted {
@@ -111,22 +108,6 @@ impl Mounted {
     }
 }
 
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    JsFuture::from(promise).await.unwrap();
-}
-
-/// A fresh gallery database per test, so tests never see each other's images.
-fn fresh_db_name() -> &'static str {
-    let name = format!("easel-test-{}", js_sys::Math::random().to_bits());
-    Box::leak(name.into_boxed_str())
-}
-
 fn mount(configure: impl FnOnce(Settings) + 'static) -> Mounted {
     mount_with_db(fresh_db_name(), configure)
 }
@@ -152,10 +133,6 @@ fn mount_with_db(db_name: &'static str, configure: impl FnOnce(Settings) + 'stat
         root,
         handle: Some(Box::new(handle)),
     }
-}
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
 }
 
 fn through_relay(settings: Settings) {

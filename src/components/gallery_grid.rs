@@ -21,9 +21,17 @@ pub fn GalleryGrid() -> impl IntoView {
     let viewport = RwSignal::new(800.0);
     let width = RwSignal::new(1000.0);
 
+    // What can be seen is never taller than the window, even before the stylesheet sizes
+    // the scroller.
+    let visible_height = |el: &web_sys::HtmlDivElement| {
+        let window = web_sys::window()
+            .and_then(|w| w.inner_height().ok())
+            .and_then(|h| h.as_f64());
+        f64::from(el.client_height()).min(window.unwrap_or(f64::MAX))
+    };
     let measure = move || {
         if let Some(el) = scroller.get_untracked() {
-            viewport.set(f64::from(el.client_height()));
+            viewport.set(visible_height(&el));
             // Minus the horizontal padding of the canvas.
             width.set((f64::from(el.client_width()) - 16.0).max(100.0));
         }
@@ -59,13 +67,16 @@ pub fn GalleryGrid() -> impl IntoView {
     let cell = move || metrics.with(Metrics::cell);
 
     view! {
+        // Layout that virtualization depends on is inline, so it holds whatever the stylesheet.
         <div class="gallery-scroll" node_ref=scroller tabindex="-1"
+            style="overflow-y: auto; position: relative; min-height: 0"
             on:scroll=move |_| {
                 if let Some(el) = scroller.get_untracked() {
+                    viewport.set(visible_height(&el));
                     scroll_top.set(f64::from(el.scroll_top()));
                 }
             }>
-            <div class="gallery-canvas" style:height=move || format!("{}px", rows.with(|r| grid_layout::total_height(r)))>
+            <div class="gallery-canvas" style:position="relative" style:height=move || format!("{}px", rows.with(|r| grid_layout::total_height(r)))>
                 <For each=move || visible_rows.get() key=|(row, index)| (*index, row_key(row)) let:((row, _index))>
                     <GridRow row cell=Signal::derive(cell) />
                 </For>
