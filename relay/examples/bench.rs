@@ -140,6 +140,9 @@ async fn load(url: &str, concurrency: usize, duration: Duration) -> String {
                 let mut sender = connect(&target).await;
                 let (mut latencies, mut errors) = (Vec::new(), 0u64);
                 while Instant::now() < deadline {
+                    if sender.ready().await.is_err() {
+                        sender = connect(&target).await;
+                    }
                     let sent = Instant::now();
                     let ok = match sender.send_request(request(&target, GENERATION)).await {
                         Ok(response) => {
@@ -183,6 +186,7 @@ async fn sse(url: &str, count: usize) -> String {
     let mut sender = connect(&target).await;
     let mut delays = Vec::with_capacity(count);
     for _ in 0..count {
+        sender.ready().await.unwrap();
         let sent = Instant::now();
         let response = sender
             .send_request(request(&target, STREAMED))

@@ -14,6 +14,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -185,6 +186,10 @@ pub async fn serve(
         // An error means the sender is gone, which also means stop.
         let _ = stopping.wait_for(|stop| *stop).await;
     };
+    // Small answers and stream events go out at once rather than waiting on Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

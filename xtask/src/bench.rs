@@ -243,7 +243,8 @@ fn nginx_config(work: &Path, port: u16, upstream: u16) -> String {
          error_log stderr warn;\nevents {{ worker_connections 4096; }}\nhttp {{\n\
          access_log off;\nclient_body_temp_path {work}/body;\nproxy_temp_path {work}/proxy;\n\
          fastcgi_temp_path {work}/fastcgi;\nuwsgi_temp_path {work}/uwsgi;\nscgi_temp_path {work}/scgi;\n\
-         upstream api {{ server 127.0.0.1:{upstream}; keepalive 256; }}\n\
+         upstream api {{ server 127.0.0.1:{upstream}; keepalive 256; keepalive_requests 1000000; }}\n\
+         keepalive_requests 1000000;\n\
          server {{\n  listen 127.0.0.1:{port} backlog=4096;\n  location / {{\n\
              proxy_pass http://api;\n    proxy_http_version 1.1;\n    proxy_set_header Connection \"\";\n\
              proxy_buffering off;\n  }}\n}}\n}}\n"
