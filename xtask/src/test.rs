@@ -75,7 +75,13 @@ pub fn test() -> Result<ExitCode> {
         Step::new("clippy (native)", || cargo(&clippy_native)),
         Step::new("clippy (wasm)", || cargo(&clippy_wasm)),
         Step::new("native tests", || {
-            cargo(&["test", "--workspace", "--exclude", "easel-e2e"])
+            cargo(&[
+                "test",
+                "--no-fail-fast",
+                "--workspace",
+                "--exclude",
+                "easel-e2e",
+            ])
         }),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
         Step::new(RELEASE_BUILD, || {
@@ -200,11 +206,19 @@ fn browser_tests(chromium: &Chromium) -> Result {
     println!("✓ relay ready at {relay_url} (log: {})", log_path.display());
 
     let mut cmd = proc::cargo();
-    cmd.args(["test", "-p", "easel", "--target", "wasm32-unknown-unknown"])
-        .env("CHROMEDRIVER", &chromium.driver)
-        .env("WASM_BINDGEN_TEST_ADDRESS", &runner_addr)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-        .env("EASEL_TEST_RELAY", &relay_url);
+    // Every suite runs even when one fails, so one run shows every failure.
+    cmd.args([
+        "test",
+        "--no-fail-fast",
+        "-p",
+        "easel",
+        "--target",
+        "wasm32-unknown-unknown",
+    ])
+    .env("CHROMEDRIVER", &chromium.driver)
+    .env("WASM_BINDGEN_TEST_ADDRESS", &runner_addr)
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+    .env("EASEL_TEST_RELAY", &relay_url);
     println!(
         "  with CHROMEDRIVER, WASM_BINDGEN_TEST_ADDRESS={runner_addr}, EASEL_TEST_RELAY={relay_url}"
     );
@@ -219,10 +233,17 @@ fn browser_tests(chromium: &Chromium) -> Result {
 fn end_to_end(chromium: &Chromium) -> Result {
     cargo(&["build", "-p", "easel-relay"])?;
     let mut cmd = proc::cargo();
-    cmd.args(["test", "-p", "easel-e2e", "--", "--test-threads=1"])
-        .env("EASEL_DIST", dist_dir())
-        .env("EASEL_RELAY_BIN", relay_bin())
-        .env("CHROMEDRIVER", &chromium.driver);
+    cmd.args([
+        "test",
+        "--no-fail-fast",
+        "-p",
+        "easel-e2e",
+        "--",
+        "--test-threads=1",
+    ])
+    .env("EASEL_DIST", dist_dir())
+    .env("EASEL_RELAY_BIN", relay_bin())
+    .env("CHROMEDRIVER", &chromium.driver);
     if let Some(browser) = &chromium.browser {
         cmd.env("CHROME", browser);
     }
