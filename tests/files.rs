@@ -157,7 +157,7 @@ async fn export_delete_import_restores_the_same_images_and_a_second_import_adds_
     let calls = Rc::new(RefCell::new(Vec::new()));
     let seen = calls.clone();
     let db = store.db().await;
-    let archive = export_zip(&db, &items, move |done, total| {
+    let archive = export_zip(&db, &items, &move |done, total| {
         seen.borrow_mut().push((done, total))
     })
     .await
@@ -197,7 +197,7 @@ async fn export_delete_import_restores_the_same_images_and_a_second_import_adds_
 
     let calls = Rc::new(RefCell::new(Vec::new()));
     let seen = calls.clone();
-    let report = import_zip(&store.gallery, &archive, move |done, total| {
+    let report = import_zip(&store.gallery, &archive, &move |done, total| {
         seen.borrow_mut().push((done, total))
     })
     .await
@@ -228,7 +228,7 @@ async fn export_delete_import_restores_the_same_images_and_a_second_import_adds_
     }
 
     // Everything is already there: a second import adds nothing.
-    let report = import_zip(&store.gallery, &archive, |_, _| {})
+    let report = import_zip(&store.gallery, &archive, &|_, _| {})
         .await
         .unwrap();
     assert_eq!(
@@ -245,7 +245,7 @@ async fn export_delete_import_restores_the_same_images_and_a_second_import_adds_
 async fn a_damaged_entry_fails_alone() {
     let store = Store::open().await;
     let items = store.generate(small_request("a lantern", 2)).await;
-    let archive = export_zip(&*store.db().await, &items, |_, _| {})
+    let archive = export_zip(&*store.db().await, &items, &|_, _| {})
         .await
         .unwrap();
     let mut bytes = bytes_of(&archive).await;
@@ -262,7 +262,7 @@ async fn a_damaged_entry_fails_alone() {
     let report = import_zip(
         &store.gallery,
         &blob_of(&bytes, "application/zip"),
-        |_, _| {},
+        &|_, _| {},
     )
     .await
     .unwrap();
@@ -283,7 +283,7 @@ async fn files_that_are_not_easel_exports_are_refused_clearly() {
     let store = Store::open().await;
     let import = |blob: Blob| {
         let gallery = store.gallery;
-        async move { import_zip(&gallery, &blob, |_, _| {}).await }
+        async move { import_zip(&gallery, &blob, &|_, _| {}).await }
     };
 
     let error = import(blob_of(b"just some text, not an archive", "text/plain"))
@@ -326,7 +326,7 @@ async fn files_that_are_not_easel_exports_are_refused_clearly() {
 
     // A real export cut short is damaged, not a crash.
     let items = store.generate(small_request("a kite", 1)).await;
-    let archive = export_zip(&*store.db().await, &items, |_, _| {})
+    let archive = export_zip(&*store.db().await, &items, &|_, _| {})
         .await
         .unwrap();
     let bytes = bytes_of(&archive).await;

@@ -33,7 +33,7 @@ pub fn GalleryFiles() -> impl IntoView {
         }));
         spawn_local(async move {
             let outcome = match view.gallery.db().await {
-                Ok(db) => export_zip(&db, &items, |done, total| {
+                Ok(db) => export_zip(&db, &items, &|done, total| {
                     progress.set(Some(Progress {
                         label: "Exporting",
                         done,
@@ -70,7 +70,7 @@ pub fn GalleryFiles() -> impl IntoView {
             total: 0,
         }));
         spawn_local(async move {
-            let outcome = import_zip(&view.gallery, &file, |done, total| {
+            let outcome = import_zip(&view.gallery, &file, &|done, total| {
                 progress.set(Some(Progress {
                     label: "Importing",
                     done,

@@ -83,11 +83,12 @@ pub struct ImportReport {
 }
 
 /// A ZIP of `items`' images and a `manifest.json`, as a Blob assembled from parts.
-/// `progress(done, total)` is called as items are added.
+/// `progress(done, total)` is called as items are added. (A `dyn` callback: one copy of this
+/// long function in the wasm, not one per caller.)
 pub async fn export_zip(
     db: &GalleryDb,
     items: &[GalleryItem],
-    progress: impl Fn(usize, usize),
+    progress: &dyn Fn(usize, usize),
 ) -> Result<Blob, ArchiveError> {
     let total = items.len();
     progress(0, total);
@@ -153,7 +154,7 @@ pub async fn export_zip(
 pub async fn import_zip(
     gallery: &Gallery,
     file: &Blob,
-    progress: impl Fn(usize, usize),
+    progress: &dyn Fn(usize, usize),
 ) -> Result<ImportReport, ArchiveError> {
     let archive = Archive::open(file).await?;
     let manifest = archive.manifest().await?;
