@@ -193,6 +193,22 @@ async fn a_full_disk_keeps_the_images_on_the_page_and_says_so() {
     let db = GalleryDb::open(db_name).await.unwrap();
     assert!(db.list().await.unwrap().is_empty());
     assert!(gallery.items.with_untracked(Vec::is_empty));
+
+    // Once there is room again, the same images are saved from the page.
+    root.query_selector(".save-again")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    wait_until("the second save", 20, || {
+        gallery.items.with_untracked(|i| i.len() == 1)
+    })
+    .await;
+    wait_until("the note to go", 10, || {
+        root.query_selector(".unsaved").unwrap().is_none()
+    })
+    .await;
+    assert_eq!(db.list().await.unwrap().len(), 1);
     drop(handle);
     root.remove();
 }

@@ -62,7 +62,12 @@ pub fn JobCard(job: Job) -> impl IntoView {
                 {unsaved.map(|reason| view! {
                     <p class="unsaved" role="alert">
                         {format!("Not saved to the gallery: {reason} ")}
-                        "The images stay here until this page closes: download the ones you want to keep."
+                        "The images stay here until this page closes: download the ones you want to keep, or free some space and "
+                        <button type="button" class="save-again" on:click={
+                            let job = job.clone();
+                            move |_| jobs.save_again(&job)
+                        }>"save again"</button>
+                        "."
                     </p>
                 })}
                 <Results generation prompt=prompt.clone() />

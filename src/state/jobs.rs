@@ -54,6 +54,8 @@ pub struct Job {
     pub request: GenerationRequest,
     /// `performance.now()` when it was sent, for the elapsed-time display.
     pub started_ms: f64,
+    /// Unix ms when it was sent, for the gallery's timings.
+    pub sent_unix_ms: u64,
     pub state: ArcRwSignal<JobState>,
     abort: SendWrapper<Option<AbortController>>,
 }
@@ -119,7 +121,6 @@ impl Jobs {
         };
         let gallery = self.gallery;
         spawn_local(async move {
-            let started_ms = js_sys::Date::now() as u64;
             let db = gallery.db().await.ok();
             if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
                 let _ = db.add_pending(&job.uid, &json).await;
@@ -127,7 +128,7 @@ impl Jobs {
             let outcome = api::generate(&backend, &job.request, &signal).await;
             let next = match outcome {
                 Ok(generation) => {
-                    let records = gallery_records(&job, &generation, started_ms).await;
+                    let records = gallery_records(&job, &generation).await;
                     let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
                     JobState::Done {
                         generation,
@@ -145,6 +146,27 @@ impl Jobs {
                 if *state == JobState::Running {
                     *state = next;
                 }
+            });
+        });
+    }
+
+    /// Tries again to store a generation whose save failed (e.g. the disk was full).
+    pub fn save_again(&self, job: &Job) {
+        let unsaved = job.state.with_untracked(|s| match s {
+            JobState::Done {
+                generation,
+                unsaved: Some(_),
+            } => Some(generation.clone()),
+            _ => None,
+        });
+        let Some(generation) = unsaved else { return };
+        let (gallery, job) = (self.gallery, job.clone());
+        spawn_local(async move {
+            let records = gallery_records(&job, &generation).await;
+            let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
+            job.state.set(JobState::Done {
+                generation,
+                unsaved,
             });
         });
     }
@@ -183,17 +205,15 @@ fn new_job(
         uid,
         request,
         started_ms: now_ms(),
+        sent_unix_ms: js_sys::Date::now() as u64,
         state: ArcRwSignal::new(state),
         abort: SendWrapper::new(abort),
     }
 }
 
 /// The gallery records of a finished generation: metadata, bytes and a thumbnail per image.
-async fn gallery_records(
-    job: &Job,
-    generation: &Generation,
-    started_ms: u64,
-) -> Vec<(GalleryItem, NewImage)> {
+async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem, NewImage)> {
+    let started_ms = job.sent_unix_ms;
     let finished_ms = js_sys::Date::now() as u64;
     let mut records = Vec::with_capacity(generation.images.len());
     for (index, image) in generation.images.iter().enumerate() {
