@@ -144,6 +144,24 @@ async fn the_gallery_keeps_images_across_a_reload_and_finds_them() {
     browser
         .wait_for_text(".gallery-page .empty", "Nothing matches", WAIT)
         .await;
+
+    // A favorite, then the favorites filter and the model filter narrow the grid.
+    // Erased as a person does (WebDriver's clear() fires no input event).
+    let search = browser.wait_for("#gallery-search", WAIT).await;
+    search
+        .send_keys("\u{E009}a\u{E000}\u{E003}")
+        .await
+        .expect("erase the search");
+    wait_for_cells(&browser, 3).await;
+    browser.click(".grid-cell .cell-open").await;
+    browser.click("#lightbox-favorite").await;
+    browser.wait_for_text("#lightbox-favorite", "★", WAIT).await;
+    press(&browser, "\u{E00C}").await; // Escape
+    browser.click("#filter-favorites").await;
+    wait_for_cells(&browser, 1).await;
+    browser.click("#filter-favorites").await;
+    browser.select("#filter-model", "gpt-image-2").await;
+    wait_for_cells(&browser, 3).await;
     browser.close().await;
 }
 

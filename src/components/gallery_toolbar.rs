@@ -18,37 +18,18 @@ pub fn GalleryToolbar() -> impl IntoView {
             <input id="gallery-search" type="search" placeholder="Search prompts" aria-label="Search prompts"
                 prop:value=move || query.with(|q| q.text.clone())
                 on:input:target=move |ev| query.update(|q| q.text = ev.target().value()) />
-            <select id="filter-model" aria-label="Model"
-                on:change:target=move |ev| {
-                    let value = ev.target().value();
-                    query.update(|q| q.model = (!value.is_empty()).then_some(value));
-                }>
-                <option value="">"All models"</option>
-                {move || facets.get().models.into_iter().map(|m| {
-                    let selected = query.with(|q| q.model.as_deref() == Some(m.as_str()));
-                    view! { <option value=m.clone() prop:selected=selected>{m.clone()}</option> }
-                }).collect_view()}
-            </select>
-            <select id="filter-size" aria-label="Size"
-                on:change:target=move |ev| query.update(|q| q.size = Size::parse(&ev.target().value()))>
-                <option value="">"All sizes"</option>
-                {move || facets.get().sizes.into_iter().map(|s| {
-                    let text = s.to_string();
-                    let selected = query.with(|q| q.size == Some(s));
-                    view! { <option value=text.clone() prop:selected=selected>{text.clone()}</option> }
-                }).collect_view()}
-            </select>
-            <select id="filter-collection" aria-label="Collection"
-                on:change:target=move |ev| {
-                    let value = ev.target().value();
-                    query.update(|q| q.collection = (!value.is_empty()).then_some(value));
-                }>
-                <option value="">"All collections"</option>
-                {move || facets.get().collections.into_iter().map(|c| {
-                    let selected = query.with(|q| q.collection.as_deref() == Some(c.as_str()));
-                    view! { <option value=c.clone() prop:selected=selected>{c.clone()}</option> }
-                }).collect_view()}
-            </select>
+            <FacetFilter id="filter-model" label="Model" all="All models"
+                options=Signal::derive(move || facets.get().models)
+                chosen=Signal::derive(move || query.with(|q| q.model.clone().unwrap_or_default()))
+                pick=Callback::new(move |value: String| query.update(|q| q.model = (!value.is_empty()).then_some(value))) />
+            <FacetFilter id="filter-size" label="Size" all="All sizes"
+                options=Signal::derive(move || facets.get().sizes.iter().map(Size::to_string).collect())
+                chosen=Signal::derive(move || query.with(|q| q.size.map(|s| s.to_string()).unwrap_or_default()))
+                pick=Callback::new(move |value: String| query.update(|q| q.size = Size::parse(&value))) />
+            <FacetFilter id="filter-collection" label="Collection" all="All collections"
+                options=Signal::derive(move || facets.get().collections)
+                chosen=Signal::derive(move || query.with(|q| q.collection.clone().unwrap_or_default()))
+                pick=Callback::new(move |value: String| query.update(|q| q.collection = (!value.is_empty()).then_some(value))) />
             <label class="choice inline">
                 <input id="filter-favorites" type="checkbox"
                     prop:checked=move || query.with(|q| q.favorites_only)
@@ -96,6 +77,27 @@ pub fn GalleryToolbar() -> impl IntoView {
                 <button type="button" id="bulk-delete" class="danger" on:click=move |_| view.delete(selected_ids())>"Delete"</button>
             </Show>
         </section>
+    }
+}
+
+/// A filter menu over the values the gallery has; the empty value means "all".
+#[component]
+fn FacetFilter(
+    id: &'static str,
+    label: &'static str,
+    all: &'static str,
+    options: Signal<Vec<String>>,
+    chosen: Signal<String>,
+    pick: Callback<String>,
+) -> impl IntoView {
+    view! {
+        <select id=id aria-label=label on:change:target=move |ev| pick.run(ev.target().value())>
+            <option value="">{all}</option>
+            {move || options.get().into_iter().map(|option| {
+                let selected = chosen.with(|c| *c == option);
+                view! { <option value=option.clone() prop:selected=selected>{option.clone()}</option> }
+            }).collect_view()}
+        </select>
     }
 }
 
