@@ -8,6 +8,7 @@ pub mod api;
 pub mod backend;
 pub mod catalog;
 pub mod crc32;
+pub mod decimal;
 pub mod error;
 pub mod files;
 pub mod gallery;

@@ -1,3 +1,4 @@
+use easel_core::decimal::px;
 use easel_core::gallery::GalleryItem;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -76,7 +77,7 @@ pub fn GalleryGrid() -> impl IntoView {
                     scroll_top.set(f64::from(el.scroll_top()));
                 }
             }>
-            <div class="gallery-canvas" style:position="relative" style:height=move || format!("{}px", rows.with(|r| grid_layout::total_height(r)))>
+            <div class="gallery-canvas" style:position="relative" style:height=move || px(rows.with(|r| grid_layout::total_height(r)))>
                 <For each=move || visible_rows.get() key=|(row, index)| (*index, row_key(row)) let:((row, _index))>
                     <GridRow row cell=Signal::derive(cell) />
                 </For>
@@ -114,8 +115,9 @@ fn group_sizes(items: &[GalleryItem]) -> Vec<usize> {
 fn GridRow(row: Row, cell: Signal<f64>) -> impl IntoView {
     let view = expect_context::<GalleryView>();
     let style = format!(
-        "transform: translateY({}px); height: {}px",
-        row.top, row.height
+        "transform: translateY({}); height: {}",
+        px(row.top),
+        px(row.height)
     );
     match row.kind {
         RowKind::Heading { first } => {
@@ -174,7 +176,7 @@ fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
     let toggle_id = id.clone();
     view! {
         <figure class="grid-cell" class:selected=move || selected.get()
-            style:width=move || format!("{}px", size.get()) style:height=move || format!("{}px", size.get())
+            style:width=move || px(size.get()) style:height=move || px(size.get())
             data-id=id.clone()>
             <button type="button" class="cell-open" on:click=on_click aria-label=format!("Open: {}", item.prompt)>
                 {move || thumb.with(|t| t.as_ref().map(|url| view! {

@@ -1,3 +1,4 @@
+use easel_core::decimal;
 use easel_core::gallery::GalleryItem;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -123,12 +124,16 @@ fn Details(item: GalleryItem) -> impl IntoView {
     }
     params.push((
         "Cost",
-        item.cost
-            .map_or("unknown".to_owned(), |c| format!("${c:.3}")),
+        item.cost.map_or("unknown".to_owned(), |c| {
+            format!("${}", decimal::fixed(c, 3))
+        }),
     ));
     params.push((
         "Duration",
-        format!("{:.1} s", item.timing.duration_ms() as f64 / 1000.0),
+        format!(
+            "{} s",
+            decimal::fixed(item.timing.duration_ms() as f64 / 1000.0, 1)
+        ),
     ));
     let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(item.created_ms as f64));
     params.push((

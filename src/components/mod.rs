@@ -18,4 +18,4 @@ pub use lightbox::Lightbox;
 pub use prompt_form::PromptForm;
 pub use relay_banner::RelayBanner;
 pub use settings_drop::SettingsDrop;
-pub use storage_health::{StorageHealth, human_bytes};
+pub use storage_health::StorageHealth;

@@ -1,8 +1,9 @@
+use easel_core::decimal::{self, bytes};
 use leptos::prelude::*;
 
 use crate::state::GalleryView;
 
-/// Share of the quota at which the gallery warns and offers to make room.
+/// Share of the quota at which the gallery warns and offers to make room (the meter's `low`).
 const WARN_AT: f64 = 0.8;
 
 /// How much room the gallery takes, whether the browser promised to keep it, and what to do
@@ -30,8 +31,9 @@ pub fn StorageHealth() -> impl IntoView {
         <section class="storage-health" aria-label="Storage">
             {move || gallery.usage.get().map(|(used, quota)| view! {
                 <label class="storage-meter">
-                    <span>{format!("Storage: {} of {}", human_bytes(used), human_bytes(quota))}</span>
-                    <meter id="storage-meter" min="0" max="1" low=WARN_AT high="0.95" value=share().unwrap_or(0.0)></meter>
+                    <span>{format!("Storage: {} of {}", bytes(used), bytes(quota))}</span>
+                    <meter id="storage-meter" min="0" max="1" low="0.8" high="0.95"
+                        value=decimal::fixed(share().unwrap_or(0.0), 4)></meter>
                 </label>
             })}
             <span class="hint" id="persistence">
@@ -50,34 +52,5 @@ pub fn StorageHealth() -> impl IntoView {
                 </p>
             </Show>
         </section>
-    }
-}
-
-/// `1536` → `1.5 KB`.
-pub fn human_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes.max(0.0);
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} {}", UNITS[0])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn bytes_read_naturally() {
-        assert_eq!(human_bytes(0.0), "0 B");
-        assert_eq!(human_bytes(1023.0), "1023 B");
-        assert_eq!(human_bytes(1536.0), "1.5 KB");
-        assert_eq!(human_bytes(3.0 * 1024.0 * 1024.0 * 1024.0), "3.0 GB");
     }
 }
