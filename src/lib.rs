@@ -8,7 +8,7 @@ pub mod storage;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, path};
 
 use crate::components::AppHeader;
 use crate::pages::{GalleryPage, NotFound, SettingsPage, Studio};
@@ -26,10 +26,57 @@ pub fn App() -> impl IntoView {
             <AppHeader />
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Studio />
-                <Route path=path!("/gallery") view=GalleryPage />
+                <Route path=path!("/gallery") view={Lazy::<GalleryRoute>::new()} />
                 <Route path=path!("/settings") view=SettingsPage />
             </Routes>
         </Router>
+    }
+}
+
+/// The gallery page, loaded only when first visited: its code is a separate wasm chunk in
+/// release builds (`--cfg easel_split`, see DESIGN.md), so the studio starts sooner.
+struct GalleryRoute;
+
+impl LazyRoute for GalleryRoute {
+    fn data() -> Self {
+        GalleryRoute
+    }
+
+    async fn view(_: Self) -> AnyView {
+        #[cfg(easel_split)]
+        return gallery_chunk()
+            .await
+            .unwrap_or_else(|_| view! { <ChunkFailed /> }.into_any());
+        #[cfg(not(easel_split))]
+        return view! { <GalleryPage /> }.into_any();
+    }
+}
+
+/// A failed download (say, the connection dropped) returns an error instead of stopping the
+/// app; the next visit fetches it again.
+#[cfg(easel_split)]
+#[leptos::wasm_split::wasm_split(easel_gallery, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn gallery_chunk() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+    Ok(view! { <GalleryPage /> }.into_any())
+}
+
+/// The gallery's code could not be downloaded.
+#[cfg_attr(not(easel_split), allow(dead_code))]
+#[component]
+fn ChunkFailed() -> impl IntoView {
+    let reload = |_| {
+        if let Some(window) = web_sys::window() {
+            window.location().reload().ok();
+        }
+    };
+    view! {
+        <main class="page narrow">
+            <p class="banner warn" role="alert" id="chunk-failed">
+                "The gallery could not be loaded: the connection may have dropped. Your images are \
+                 safe in this browser. "
+                <button type="button" on:click=reload>"Reload"</button>
+            </p>
+        </main>
     }
 }
 

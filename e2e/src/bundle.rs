@@ -1,6 +1,7 @@
 //! First-load size of the built app: what a visitor downloads before the page works
-//! (index.html and the JS, wasm and CSS it references), raw and compressed the way
-//! static hosts serve it.
+//! (index.html, the JS, wasm and CSS it references, and the JS those modules import), raw and
+//! compressed the way static hosts serve it. Chunks fetched later (the gallery's wasm) are
+//! listed apart, outside the budget.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -20,32 +21,52 @@ pub struct FileSize {
     pub brotli: u64,
 }
 
+impl FileSize {
+    fn measure(dist: &Path, path: &Path) -> io::Result<FileSize> {
+        let bytes = std::fs::read(path)?;
+        Ok(FileSize {
+            name: path
+                .strip_prefix(dist)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned(),
+            raw: bytes.len() as u64,
+            gzip: gzip_len(&bytes)?,
+            brotli: brotli_len(&bytes)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BundleReport {
     /// index.html first, then referenced files in the order they appear.
     pub files: Vec<FileSize>,
+    /// The other .js and .wasm files of dist: loaded only when a page needs them.
+    pub later: Vec<FileSize>,
 }
 
 impl BundleReport {
     /// Measures the first-load files of `dist`.
     pub fn measure(dist: &Path) -> io::Result<BundleReport> {
-        let files = first_load_files(dist)?
-            .into_iter()
-            .map(|path| {
-                let bytes = std::fs::read(&path)?;
-                Ok(FileSize {
-                    name: path
-                        .strip_prefix(dist)
-                        .unwrap_or(&path)
-                        .to_string_lossy()
-                        .into_owned(),
-                    raw: bytes.len() as u64,
-                    gzip: gzip_len(&bytes)?,
-                    brotli: brotli_len(&bytes)?,
-                })
+        let first = first_load_files(dist)?;
+        let mut later: Vec<PathBuf> = std::fs::read_dir(dist)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                let name = path.to_string_lossy();
+                (name.ends_with(".js") || name.ends_with(".wasm")) && !first.contains(path)
             })
-            .collect::<io::Result<_>>()?;
-        Ok(BundleReport { files })
+            .collect();
+        later.sort();
+        let sizes = |paths: Vec<PathBuf>| -> io::Result<Vec<FileSize>> {
+            paths
+                .iter()
+                .map(|path| FileSize::measure(dist, path))
+                .collect()
+        };
+        Ok(BundleReport {
+            files: sizes(first)?,
+            later: sizes(later)?,
+        })
     }
 
     pub fn total(&self) -> FileSize {
@@ -67,6 +88,7 @@ impl fmt::Display for BundleReport {
         let width = self
             .files
             .iter()
+            .chain(&self.later)
             .map(|file| file.name.chars().count())
             .max()
             .unwrap_or(0)
@@ -106,7 +128,14 @@ impl fmt::Display for BundleReport {
             "",
             "",
             kb(BROTLI_BUDGET)
-        )
+        )?;
+        if !self.later.is_empty() {
+            writeln!(f, "\n\nloaded when a page needs it (outside the budget)")?;
+            for file in &self.later {
+                row(f, file)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -115,7 +144,7 @@ fn kb(bytes: u64) -> String {
 }
 
 /// index.html plus every local .js/.wasm/.css it names (in tags or in Trunk's inline
-/// loader script), each once.
+/// loader script), then the modules those scripts import statically, each once.
 pub fn first_load_files(dist: &Path) -> io::Result<Vec<PathBuf>> {
     let index = dist.join("index.html");
     let html = std::fs::read_to_string(&index).map_err(|e| {
@@ -147,7 +176,48 @@ pub fn first_load_files(dist: &Path) -> io::Result<Vec<PathBuf>> {
             files.push(resolved);
         }
     }
+    // A static `import … from "./x.js"` is fetched before the module runs: part of the first
+    // load. (Dynamic `import()` and `fetch(new URL(…))` are not.)
+    let mut next = 1;
+    while next < files.len() {
+        let path = files[next].clone();
+        next += 1;
+        if path.extension().is_none_or(|e| e != "js") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let base = path.parent().unwrap_or(dist);
+        for import in static_imports(&text) {
+            let resolved = base.join(import.trim_start_matches("./"));
+            if !resolved.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "{} imports {import:?}, which is not in {}",
+                        path.display(),
+                        dist.display()
+                    ),
+                ));
+            }
+            if !files.contains(&resolved) {
+                files.push(resolved);
+            }
+        }
+    }
     Ok(files)
+}
+
+/// The relative module paths after `from` in `import … from "./x.js"` (minified or not).
+fn static_imports(js: &str) -> Vec<&str> {
+    js.match_indices("from")
+        .filter_map(|(at, _)| {
+            let rest = js[at + 4..].trim_start();
+            let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let inner = &rest[1..];
+            let path = &inner[..inner.find(quote)?];
+            (path.starts_with("./") && path.ends_with(".js")).then_some(path)
+        })
+        .collect()
 }
 
 /// Maximal runs of characters that can appear in a URL. Splitting on everything else
@@ -242,6 +312,36 @@ mod tests {
     }
 
     #[test]
+    fn follows_static_imports_and_lists_lazy_chunks_apart() {
+        let dist = tempfile::tempdir().unwrap();
+        let html = r#"<script type="module">import init from"/easel-1.js";init({module_or_path:"/easel-1_bg.wasm"})</script>"#;
+        std::fs::write(dist.path().join("index.html"), html).unwrap();
+        let files = [
+            (
+                "easel-1.js",
+                "import * as import1 from \"./split-2.js\"\nArray.from(x);",
+            ),
+            (
+                "split-2.js",
+                "import { initSync } from \"./easel-1.js\";\nfetch(new URL(\"./chunk-3.wasm\", import.meta.url));",
+            ),
+            ("easel-1_bg.wasm", "main"),
+            ("chunk-3.wasm", "chunk"),
+        ];
+        for (name, text) in files {
+            std::fs::write(dist.path().join(name), text).unwrap();
+        }
+        let report = BundleReport::measure(dist.path()).unwrap();
+        let names = |list: &[FileSize]| list.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&report.files),
+            ["index.html", "easel-1.js", "easel-1_bg.wasm", "split-2.js"]
+        );
+        assert_eq!(names(&report.later), ["chunk-3.wasm"]);
+        assert!(report.to_string().contains("outside the budget"));
+    }
+
+    #[test]
     fn resolves_a_public_url_prefix() {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("app.js"), "x").unwrap();
@@ -258,6 +358,7 @@ mod tests {
         assert!(gzip_len(&bytes).unwrap() < 200);
         assert!(brotli_len(&bytes).unwrap() < 100);
         let report = BundleReport {
+            later: Vec::new(),
             files: vec![
                 FileSize {
                     name: "a".into(),

@@ -10,6 +10,9 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "0.22.1";
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_OPT_MAJOR: &str = "132";
+/// Must understand the split points of the `wasm_split_helpers` version in Cargo.lock
+/// (Leptos' `#[lazy]`); both crates are released together.
+const WASM_SPLIT_VERSION: &str = "0.2.3";
 
 /// The browser pair used by the browser tests and the end-to-end suite.
 pub struct Chromium {
@@ -23,6 +26,7 @@ pub fn build_tools() -> Result {
     wasm_target()?;
     trunk()?;
     wasm_bindgen()?;
+    wasm_split()?;
     wasm_opt()
 }
 
@@ -128,6 +132,35 @@ fn wasm_bindgen() -> Result {
     proc::run(proc::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
     check_version("wasm-bindgen", &wanted)?;
     check_version("wasm-bindgen-test-runner", &wanted)
+}
+
+fn wasm_split() -> Result {
+    // `wasm-split-cli` has no --version; cargo's install list says which version it put there.
+    let wanted = format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:");
+    let installed = || {
+        output_of("cargo", &["install", "--list"])
+            .is_some_and(|list| list.lines().any(|l| l.trim() == wanted))
+            && which("wasm-split-cli").is_some()
+    };
+    if installed() {
+        println!("✓ wasm-split-cli {WASM_SPLIT_VERSION} present");
+        return Ok(());
+    }
+    println!("→ installing wasm-split-cli {WASM_SPLIT_VERSION} (takes ~2 min on 2 cores)…");
+    proc::run(proc::cargo().args([
+        "install",
+        "wasm_split_cli_support",
+        "--version",
+        WASM_SPLIT_VERSION,
+        "--features",
+        "build-binary",
+        "--locked",
+    ]))?;
+    if installed() {
+        Ok(())
+    } else {
+        Err("after installing, wasm-split-cli is not on the tool PATH".into())
+    }
 }
 
 fn wasm_opt_version() -> Option<String> {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bootstrap;
+mod bundle;
 mod proc;
 mod run;
 mod sdk;
@@ -20,6 +21,7 @@ Commands:
          OPENAI_API_KEY is set). Ctrl+C stops it.
            --addr <HOST:PORT>   listen address (default 127.0.0.1:8080)
            -- <ARGS>...         extra arguments for easel-relay (e.g. -- --latency-ms 500)
+  build  Build the release app into dist/ (the gallery page as a separate wasm chunk)
   test   Run every check: fmt, clippy (native + wasm), native tests, release build,
          bundle size budget, browser tests, end-to-end journeys. Prints a summary.
   sdk    Run the official OpenAI SDKs (Python, Node; installed under .tools/) against the relay
@@ -29,8 +31,8 @@ Commands:
   setup  Only install the tools (both commands above do this first)
   help   Print this message
 
-Both install what is missing (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt; for `test`
-also Chromium and chromedriver) and skip what is present.
+Both install what is missing (wasm32 target, trunk, wasm-bindgen-cli, wasm-split-cli, wasm-opt;
+for `test` also Chromium and chromedriver) and skip what is present.
 
 Environment:
   CHROMEDRIVER   chromedriver binary to use (default /usr/bin/chromedriver)
@@ -44,6 +46,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("run") => run::parse(&args[1..]).and_then(run::run),
+        Some("build") => bootstrap::build_tools()
+            .and_then(|()| bundle::release_build())
+            .map(|()| ExitCode::SUCCESS),
         Some("test") if args.len() == 1 => test::test(),
         Some("test") => Err(format!("`test` takes no arguments, got {:?}", &args[1..])),
         Some("sdk") => sdk::sdk_tests().map(|()| ExitCode::SUCCESS),

@@ -42,7 +42,7 @@ pub fn parse(args: &[String]) -> Result<RunArgs> {
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     bootstrap::build_tools()?;
-    proc::run(proc::command("trunk").args(["build", "--release"]))?;
+    crate::bundle::release_build()?;
     proc::run(proc::cargo().args(["build", "-p", "easel-relay"]))?;
 
     let relay = proc::root().join("target/debug/easel-relay");

@@ -8,7 +8,7 @@ use std::process::{Child, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::bootstrap::{self, Chromium};
-use crate::{Result, proc};
+use crate::{Result, bundle, proc};
 
 /// Fixed so the browser tests' compile-time `EASEL_TEST_RELAY` stays the same between runs
 /// (a different value would rebuild them).
@@ -73,7 +73,23 @@ pub fn test() -> Result<ExitCode> {
     let steps = [
         Step::new("fmt", || cargo(&["fmt", "--all", "--check"])),
         Step::new("clippy (native)", || cargo(&clippy_native)),
-        Step::new("clippy (wasm)", || cargo(&clippy_wasm)),
+        Step::new("clippy (wasm)", || {
+            cargo(&clippy_wasm)?;
+            // The release build's code paths (the gallery chunk) exist only under this cfg.
+            proc::run(
+                proc::cargo()
+                    .args([
+                        "clippy",
+                        "-p",
+                        "easel",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                        "--lib",
+                    ])
+                    .args(["--", "-D", "warnings"])
+                    .env(bundle::RUSTFLAGS_VAR, bundle::RELEASE_RUSTFLAGS),
+            )
+        }),
         Step::new("native tests", || {
             cargo(&[
                 "test",
@@ -84,9 +100,7 @@ pub fn test() -> Result<ExitCode> {
             ])
         }),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
-        Step::new(RELEASE_BUILD, || {
-            proc::run(proc::command("trunk").args(["build", "--release"]))
-        }),
+        Step::new(RELEASE_BUILD, bundle::release_build),
         // Trunk keeps the previous dist/ when a build fails: never measure or test that.
         Step::new("bundle size", bundle_size).needs(RELEASE_BUILD),
         Step::new("browser tests", || browser_tests(&chromium)),

@@ -1,0 +1,205 @@
+//! The release bundle: `trunk build --release`, then the gallery page split into its own wasm
+//! chunk, fetched the first time a visitor opens the gallery.
+//!
+//! Trunk has no wasm-splitting step, so after it builds `dist/` this replaces its wasm and JS
+//! glue: `wasm-split-cli` cuts the linked wasm at the `#[lazy]` function (`src/lib.rs`, built
+//! with `--cfg easel_split` and relocations kept), `wasm-bindgen` processes the main part,
+//! `wasm-opt` shrinks both parts, and every new file gets a content hash in its name so a
+//! host's cache can never pair an old chunk with a new main module.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::Result;
+use crate::proc;
+
+/// Flags for release wasm builds: the config file's (`.cargo/config.toml`, which this
+/// variable replaces), plus the split switch and the relocations `wasm-split-cli` reads.
+pub const RELEASE_RUSTFLAGS: &str =
+    "--cfg erase_components --cfg easel_split -Clink-args=--emit-relocs";
+/// Replaces `[target.wasm32-unknown-unknown] rustflags` of the config file for one command.
+pub const RUSTFLAGS_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS";
+/// Trunk's wasm-opt call for `data-wasm-opt="z"`.
+const WASM_OPT_ARGS: [&str; 2] = ["-Oz", "--enable-reference-types"];
+/// The module name the split main wasm imports its chunk loaders from.
+const SPLIT_LINK: &str = "./__wasm_split.js";
+
+/// Builds `dist/` for release, gallery chunk included.
+pub fn release_build() -> Result {
+    proc::run(proc::command("trunk").args(["build", "--release"]).env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+        RELEASE_RUSTFLAGS,
+    ))?;
+    split(&proc::root().join("dist"))
+}
+
+fn split(dist: &Path) -> Result {
+    let root = proc::root();
+    let linked = root.join("target/wasm32-unknown-unknown/release/easel.wasm");
+    let (js_name, wasm_name) = trunk_outputs(dist)?;
+    let stem = js_name.trim_end_matches(".js");
+    let work = root.join("target/split");
+    if work.exists() {
+        fs::remove_dir_all(&work).map_err(|e| format!("cannot clear {}: {e}", work.display()))?;
+    }
+    fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+
+    proc::run(
+        proc::command("wasm-split-cli")
+            .arg(&linked)
+            .arg(&work)
+            .args(["--out-name", stem]),
+    )?;
+    let chunks: Vec<PathBuf> = files_in(&work)?
+        .into_iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "wasm") && !p.ends_with(format!("{stem}.wasm"))
+        })
+        .collect();
+    if chunks.is_empty() {
+        return Err(format!(
+            "wasm-split-cli found no lazy function in {}: was it built with `--cfg easel_split`?",
+            linked.display()
+        ));
+    }
+
+    let pkg = work.join("pkg");
+    proc::run(
+        proc::command("wasm-bindgen")
+            .arg(work.join(format!("{stem}.wasm")))
+            .arg("--out-dir")
+            .arg(&pkg)
+            .args([
+                "--target",
+                "web",
+                "--keep-lld-exports",
+                "--no-demangle",
+                "--no-typescript",
+            ]),
+    )?;
+    optimize(&pkg.join(format!("{stem}_bg.wasm")), &dist.join(&wasm_name))?;
+
+    // Chunks first: the loader names them, the main JS names the loader.
+    let mut loader = read_text(&work.join(SPLIT_LINK))?;
+    for chunk in &chunks {
+        let name = file_name(chunk);
+        let optimized = work.join(format!("opt-{name}"));
+        optimize(chunk, &optimized)?;
+        let hashed = hashed_name(&optimized, name.trim_end_matches(".wasm"), "wasm")?;
+        fs::rename(&optimized, dist.join(&hashed))
+            .map_err(|e| format!("cannot move {hashed} into {}: {e}", dist.display()))?;
+        loader = replace_once(
+            &loader,
+            &format!("\"./{name}\""),
+            &format!("\"./{hashed}\""),
+        )?;
+    }
+    let loader_name = format!("split-{:016x}.js", fnv1a(loader.as_bytes()));
+    write(&dist.join(&loader_name), loader.as_bytes())?;
+
+    let glue = read_text(&pkg.join(&js_name))?;
+    let glue = replace_once(
+        &glue,
+        &format!("from \"{SPLIT_LINK}\""),
+        &format!("from \"./{loader_name}\""),
+    )?;
+    write(&dist.join(&js_name), glue.as_bytes())?;
+    println!(
+        "✓ split the gallery into {} chunk(s); main {wasm_name}, loader {loader_name}",
+        chunks.len()
+    );
+    Ok(())
+}
+
+/// The JS glue and wasm Trunk wrote (`easel-<hash>.js`, `easel-<hash>_bg.wasm`; the two
+/// hashes differ).
+fn trunk_outputs(dist: &Path) -> Result<(String, String)> {
+    let names: Vec<String> = files_in(dist)?.iter().map(|p| file_name(p)).collect();
+    let only = |suffix: &str| -> Result<String> {
+        let found: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("easel-") && n.ends_with(suffix))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            _ => Err(format!(
+                "expected one easel-*{suffix} in {}, found {found:?}: did Trunk build?",
+                dist.display()
+            )),
+        }
+    };
+    Ok((only(".js")?, only("_bg.wasm")?))
+}
+
+fn optimize(input: &Path, output: &Path) -> Result {
+    proc::run(
+        proc::command("wasm-opt")
+            .args(WASM_OPT_ARGS)
+            .arg(input)
+            .arg("-o")
+            .arg(output),
+    )
+}
+
+/// `stem-<16 hex digits of the content's FNV-1a hash>.ext`: a cache key, not a checksum.
+fn hashed_name(path: &Path, stem: &str, ext: &str) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(format!("{stem}-{:016x}.{ext}", fnv1a(&bytes)))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// `text` with its one occurrence of `from` replaced; anything else means the tools' output
+/// changed shape, which must stop the build rather than ship a page that cannot load.
+fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
+    match text.matches(from).count() {
+        1 => Ok(text.replacen(from, to, 1)),
+        n => Err(format!(
+            "expected `{from}` once in generated JS, found it {n} times"
+        )),
+    }
+}
+
+fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    Ok(entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result {
+    fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fnv1a, replace_once};
+
+    #[test]
+    fn names_change_with_content() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fnv1a(b"chunk v1"), fnv1a(b"chunk v2"));
+    }
+
+    #[test]
+    fn generated_js_is_patched_exactly_once() {
+        assert_eq!(
+            replace_once("import x from \"./a.js\"", "\"./a.js\"", "\"./b.js\"").unwrap(),
+            "import x from \"./b.js\""
+        );
+        assert!(replace_once("no import here", "\"./a.js\"", "\"./b.js\"").is_err());
+        assert!(replace_once("\"./a.js\" \"./a.js\"", "\"./a.js\"", "\"./b.js\"").is_err());
+    }
+}
