@@ -373,3 +373,94 @@ async fn the_grid_stays_small_in_the_page_with_a_thousand_images() {
     drop(handle);
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_nearly_full_disk_offers_an_export_and_keeping_only_favorites() {
+    let db_name = fresh_db_name();
+    seed(db_name, 8).await;
+    use_app_stylesheet();
+    let root: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    root.set_attribute(
+        "style",
+        "height: 700px; display: flex; flex-direction: column",
+    )
+    .unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    let shared: Rc<Cell<Option<GalleryView>>> = Rc::new(Cell::new(None));
+    let handle = leptos::mount::mount_to(root.clone(), {
+        let shared = shared.clone();
+        move || {
+            Settings::provide();
+            Draft::provide();
+            let gallery = Gallery::provide(db_name);
+            Jobs::provide(gallery);
+            shared.set(Some(GalleryView::provide(gallery)));
+            view! { <Router><GalleryPage /></Router> }
+        }
+    });
+    let cells = {
+        let root = root.clone();
+        move || root.query_selector_all(".grid-cell").unwrap().length()
+    };
+    let count = {
+        let root = root.clone();
+        move || {
+            root.query_selector("#shown-count")
+                .unwrap()
+                .and_then(|c| c.text_content())
+                .unwrap_or_default()
+        }
+    };
+    wait_until("the 8 seeded images", 20, || {
+        count() == "8 images" && cells() > 0
+    })
+    .await;
+    assert!(
+        root.query_selector("#storage-warning").unwrap().is_none(),
+        "no warning while there is room"
+    );
+
+    let view = shared.get().expect("the gallery view");
+    view.set_favorite(&["job-0001-2".to_owned()], true);
+    // What `navigator.storage.estimate()` reports when 90% of the quota is used.
+    view.gallery.usage.set(Some((900.0, 1000.0)));
+    wait_until("the warning", 5, || {
+        root.query_selector("#storage-warning").unwrap().is_some()
+    })
+    .await;
+
+    // The warning's export makes a ZIP of everything.
+    let export: HtmlElement = root
+        .query_selector("#warning-export")
+        .unwrap()
+        .expect("an export button in the warning")
+        .unchecked_into();
+    export.click();
+    wait_until("the export's message", 20, || {
+        root.query_selector(".toast")
+            .unwrap()
+            .and_then(|t| t.text_content())
+            .is_some_and(|t| t.contains("Exported 8 images"))
+    })
+    .await;
+
+    // Making room keeps the favorite only.
+    let keep_favorites: HtmlElement = root
+        .query_selector("#delete-non-favorites")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    keep_favorites.click();
+    wait_until("only the favorite left", 5, || {
+        count() == "1 image" && cells() == 1
+    })
+    .await;
+    let left = root
+        .query_selector(".grid-cell")
+        .unwrap()
+        .unwrap()
+        .get_attribute("data-id");
+    assert_eq!(left.as_deref(), Some("job-0001-2"));
+    drop(handle);
+    root.remove();
+}

@@ -338,6 +338,21 @@ impl Query {
     }
 
     /// Whether the query narrows anything (for "no results" vs "empty gallery").
+    /// How many filters beyond the search text are set (shown on the phone's "Filters" button).
+    pub fn active_filters(&self) -> usize {
+        [
+            self.model.is_some(),
+            self.size.is_some(),
+            self.favorites_only,
+            self.collection.is_some(),
+            self.created_from_ms.is_some(),
+            self.created_until_ms.is_some(),
+        ]
+        .into_iter()
+        .filter(|set| *set)
+        .count()
+    }
+
     pub fn is_filtering(&self) -> bool {
         !self.text.trim().is_empty()
             || self.model.is_some()
@@ -706,6 +721,17 @@ pub(crate) mod tests {
         };
         assert!(range.is_filtering());
         assert!(!Query::default().is_filtering());
+        assert_eq!(range.active_filters(), 2);
+        let search_only = Query {
+            text: "fox".into(),
+            ..Query::default()
+        };
+        assert_eq!(
+            search_only.active_filters(),
+            0,
+            "the search box is not a filter"
+        );
+        assert!(search_only.is_filtering());
         assert_eq!(run(range), ["b-0", "a-0", "a-1"]);
         assert_eq!(
             run(Query {

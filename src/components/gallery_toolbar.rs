@@ -12,12 +12,23 @@ pub fn GalleryToolbar() -> impl IntoView {
     let facets = Memo::new(move |_| view.gallery.items.with(|items| facets(items)));
     let collection_name = RwSignal::new(String::new());
     let selected_ids = move || view.selected.get().into_iter().collect::<Vec<String>>();
+    // On a phone the filters fold behind a button so the images stay in view.
+    let filters_open = RwSignal::new(false);
 
     view! {
         <section class="gallery-toolbar" aria-label="Search and filters">
             <input id="gallery-search" type="search" placeholder="Search prompts" aria-label="Search prompts"
                 prop:value=move || query.with(|q| q.text.clone())
                 on:input:target=move |ev| query.update(|q| q.text = ev.target().value()) />
+            <button type="button" id="toggle-filters" class="filters-toggle" aria-controls="gallery-filters"
+                aria-expanded=move || filters_open.get().to_string()
+                on:click=move |_| filters_open.update(|open| *open = !*open)>
+                {move || match query.with(|q| q.active_filters()) {
+                    0 => "Filters".to_owned(),
+                    n => format!("Filters ({n})"),
+                }}
+            </button>
+            <div id="gallery-filters" class="filters" class:open=move || filters_open.get()>
             <FacetFilter id="filter-model" label="Model" all="All models"
                 options=Signal::derive(move || facets.get().models)
                 chosen=Signal::derive(move || query.with(|q| q.model.clone().unwrap_or_default()))
@@ -51,17 +62,20 @@ pub fn GalleryToolbar() -> impl IntoView {
                 <option value="newest">"Newest first"</option>
                 <option value="oldest">"Oldest first"</option>
             </select>
-            <span class="hint count" id="shown-count">
-                {move || {
-                    let shown = view.shown.with(Vec::len);
-                    let all = view.gallery.items.with(Vec::len);
-                    if shown == all { format!("{all} images") } else { format!("{shown} of {all} images") }
-                }}
-            </span>
+            </div>
         </section>
 
         <section class="selection-bar" aria-label="Selection">
             <button type="button" id="select-all" on:click=move |_| view.select_all_shown()>"Select all shown"</button>
+            <span class="hint count" id="shown-count">
+                {move || {
+                    let shown = view.shown.with(Vec::len);
+                    // Deleted images waiting out their undo window no longer count.
+                    let all = view.gallery.items.with(Vec::len).saturating_sub(view.deleting.with(Vec::len));
+                    let noun = if all == 1 { "image" } else { "images" };
+                    if shown == all { format!("{all} {noun}") } else { format!("{shown} of {all} {noun}") }
+                }}
+            </span>
             <Show when=move || !view.selected.with(|s| s.is_empty())>
                 <span class="hint" id="selected-count">{move || format!("{} selected", view.selected.with(|s| s.len()))}</span>
                 <button type="button" on:click=move |_| view.selected.set(Default::default())>"Clear"</button>

@@ -1,7 +1,7 @@
 use easel_core::decimal::{self, bytes};
 use leptos::prelude::*;
 
-use crate::state::GalleryView;
+use crate::state::{GalleryTransfer, GalleryView};
 
 /// Share of the quota at which the gallery warns and offers to make room (the meter's `low`).
 const WARN_AT: f64 = 0.8;
@@ -11,6 +11,7 @@ const WARN_AT: f64 = 0.8;
 #[component]
 pub fn StorageHealth() -> impl IntoView {
     let view = expect_context::<GalleryView>();
+    let transfer = expect_context::<GalleryTransfer>();
     let gallery = view.gallery;
     let share = move || {
         gallery
@@ -46,6 +47,8 @@ pub fn StorageHealth() -> impl IntoView {
             <Show when=move || share().is_some_and(|s| s >= WARN_AT)>
                 <p class="banner warn" role="alert" id="storage-warning">
                     "Storage is almost full. Export what you want to keep, or make room. "
+                    <button type="button" id="warning-export" disabled=move || transfer.busy()
+                        on:click=move |_| transfer.export_all()>"Export all"</button>
                     <button type="button" id="delete-non-favorites" on:click=delete_all_but_favorites>
                         "Delete all but favorites"
                     </button>

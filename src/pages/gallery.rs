@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
 use crate::components::{GalleryFiles, GalleryGrid, GalleryToolbar, Lightbox, StorageHealth};
-use crate::state::{GalleryStatus, GalleryView};
+use crate::state::{GalleryStatus, GalleryTransfer, GalleryView};
 
 /// Every stored image: search, filter, select, open.
 #[component]
 pub fn GalleryPage() -> impl IntoView {
     let view = expect_context::<GalleryView>();
     let gallery = view.gallery;
+    GalleryTransfer::provide(view);
     view! {
         <main class="gallery-page">
             <GalleryToolbar />

@@ -2,6 +2,7 @@
 
 mod draft;
 mod gallery;
+mod gallery_transfer;
 mod gallery_view;
 pub mod grid_layout;
 pub mod jobs;
@@ -9,6 +10,7 @@ mod settings;
 
 pub use draft::{CUSTOM_MODEL, Draft};
 pub use gallery::{GALLERY_DB, Gallery, GalleryStatus};
+pub use gallery_transfer::{GalleryTransfer, Progress};
 pub use gallery_view::GalleryView;
 pub use jobs::{Job, JobState, Jobs};
 pub use settings::Settings;
