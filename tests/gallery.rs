@@ -295,6 +295,36 @@ async fn seed(db_name: &'static str, count: usize) {
     db.save(&records).await.unwrap();
 }
 
+/// The gallery page over the database `db_name`, in a 700 px tall box, as the app mounts it.
+fn mount_gallery_page(
+    db_name: &'static str,
+) -> (
+    HtmlElement,
+    leptos::mount::UnmountHandle<impl Mountable>,
+    GalleryView,
+) {
+    let root: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    root.set_attribute(
+        "style",
+        "height: 700px; display: flex; flex-direction: column",
+    )
+    .unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    let shared: Rc<Cell<Option<GalleryView>>> = Rc::new(Cell::new(None));
+    let handle = leptos::mount::mount_to(root.clone(), {
+        let shared = shared.clone();
+        move || {
+            Settings::provide();
+            Draft::provide();
+            let gallery = Gallery::provide(db_name);
+            Jobs::provide(gallery);
+            shared.set(Some(GalleryView::provide(gallery)));
+            view! { <Router><GalleryPage /></Router> }
+        }
+    });
+    (root, handle, shared.get().expect("the gallery view"))
+}
+
 #[wasm_bindgen_test]
 async fn the_grid_stays_small_in_the_page_with_a_thousand_images() {
     let db_name = fresh_db_name();
@@ -303,21 +333,7 @@ async fn the_grid_stays_small_in_the_page_with_a_thousand_images() {
     use_app_stylesheet();
     let live_before = live_object_urls();
 
-    let root: HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    root.set_attribute(
-        "style",
-        "height: 700px; display: flex; flex-direction: column",
-    )
-    .unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    let handle = leptos::mount::mount_to(root.clone(), move || {
-        Settings::provide();
-        Draft::provide();
-        let gallery = Gallery::provide(db_name);
-        Jobs::provide(gallery);
-        GalleryView::provide(gallery);
-        view! { <Router><GalleryPage /></Router> }
-    });
+    let (root, handle, _) = mount_gallery_page(db_name);
     wait_until("the first cells", 20, || {
         root.query_selector(".grid-cell img.thumb")
             .unwrap()
@@ -379,25 +395,7 @@ async fn a_nearly_full_disk_offers_an_export_and_keeping_only_favorites() {
     let db_name = fresh_db_name();
     seed(db_name, 8).await;
     use_app_stylesheet();
-    let root: HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    root.set_attribute(
-        "style",
-        "height: 700px; display: flex; flex-direction: column",
-    )
-    .unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    let shared: Rc<Cell<Option<GalleryView>>> = Rc::new(Cell::new(None));
-    let handle = leptos::mount::mount_to(root.clone(), {
-        let shared = shared.clone();
-        move || {
-            Settings::provide();
-            Draft::provide();
-            let gallery = Gallery::provide(db_name);
-            Jobs::provide(gallery);
-            shared.set(Some(GalleryView::provide(gallery)));
-            view! { <Router><GalleryPage /></Router> }
-        }
-    });
+    let (root, handle, view) = mount_gallery_page(db_name);
     let cells = {
         let root = root.clone();
         move || root.query_selector_all(".grid-cell").unwrap().length()
@@ -420,7 +418,6 @@ async fn a_nearly_full_disk_offers_an_export_and_keeping_only_favorites() {
         "no warning while there is room"
     );
 
-    let view = shared.get().expect("the gallery view");
     view.set_favorite(&["job-0001-2".to_owned()], true);
     // What `navigator.storage.estimate()` reports when 90% of the quota is used.
     view.gallery.usage.set(Some((900.0, 1000.0)));

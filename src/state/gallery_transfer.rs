@@ -32,6 +32,12 @@ impl GalleryTransfer {
         transfer
     }
 
+    /// Progress callback for the archive code: `done` of `total` under `label`.
+    fn reporter(&self, label: &'static str) -> impl Fn(usize, usize) + 'static {
+        let progress = self.progress;
+        move |done, total| progress.set(Some(Progress { label, done, total }))
+    }
+
     pub fn busy(&self) -> bool {
         self.progress.with(Option::is_some)
     }
@@ -47,13 +53,7 @@ impl GalleryTransfer {
             return;
         }
         let (view, progress) = (self.view, self.progress);
-        let report = move |done, total| {
-            progress.set(Some(Progress {
-                label: "Exporting",
-                done,
-                total,
-            }))
-        };
+        let report = self.reporter("Exporting");
         report(0, items.len());
         spawn_local(async move {
             let outcome = match view.gallery.db().await {
@@ -84,13 +84,7 @@ impl GalleryTransfer {
             return;
         }
         let (view, progress) = (self.view, self.progress);
-        let report = move |done, total| {
-            progress.set(Some(Progress {
-                label: "Importing",
-                done,
-                total,
-            }))
-        };
+        let report = self.reporter("Importing");
         report(0, 0);
         spawn_local(async move {
             let outcome = import_zip(&view.gallery, &file, &report).await;
