@@ -22,6 +22,8 @@ pub struct Backend {
     pub mode: Mode,
     /// The relay's origin, e.g. `http://127.0.0.1:8080` (no `/v1`).
     pub relay_url: String,
+    /// The relay's own access token, when its operator requires one (not an API key).
+    pub relay_token: String,
     /// An OpenAI-compatible base URL including its version path, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
     pub api_key: String,
@@ -39,9 +41,15 @@ impl Backend {
     }
 
     /// Headers that identify the caller. Only Direct mode carries the user's key; a relay
-    /// uses its own.
+    /// uses its own, and gets only its access token, if one is set.
     pub fn auth_headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = Vec::new();
+        if self.mode == Mode::Relay && !self.relay_token.trim().is_empty() {
+            headers.push((
+                "Authorization",
+                format!("Bearer {}", self.relay_token.trim()),
+            ));
+        }
         if self.mode == Mode::Direct {
             if !self.api_key.trim().is_empty() {
                 headers.push(("Authorization", format!("Bearer {}", self.api_key.trim())));
@@ -89,6 +97,7 @@ mod tests {
         Backend {
             mode: Mode::Direct,
             relay_url: "http://127.0.0.1:8080".into(),
+            relay_token: "relay-secret".into(),
             base_url: "https://api.openai.com/v1/".into(),
             api_key: " sk-test ".into(),
             organization: "org-1".into(),
@@ -121,6 +130,12 @@ mod tests {
             ]
         );
         b.mode = Mode::Relay;
+        assert_eq!(
+            b.auth_headers(),
+            vec![("Authorization", "Bearer relay-secret".to_owned())],
+            "the relay gets its token, never the API key"
+        );
+        b.relay_token = "  ".into();
         assert!(b.auth_headers().is_empty());
     }
 

@@ -8,6 +8,8 @@ use crate::api::ErrorEnvelope;
 pub enum FailureKind {
     /// 401: the key was refused.
     InvalidKey,
+    /// 401 from an Easel relay that asks for its own access token (`invalid_relay_token`).
+    RelayTokenRefused,
     /// 403: the key works but may not use this model (e.g. unverified organization).
     NotAllowed,
     /// 404: wrong base URL or model name.
@@ -89,6 +91,9 @@ impl ApiFailure {
                 "The API key was not accepted. Check it in Settings, or use a relay that holds its own key."
                     .into()
             }
+            FailureKind::RelayTokenRefused => "This relay asks for an access token. Enter the one its \
+                operator gave you in Settings (Relay → Access token)."
+                .into(),
             FailureKind::NotAllowed => "This key or organization may not use this model. OpenAI asks organizations \
                 to verify themselves before using some image models; another model may work."
                 .into(),
@@ -148,6 +153,8 @@ pub fn classify(status: u16, body: &str) -> ApiFailure {
         || type_is("insufficient_quota")
     {
         FailureKind::QuotaExceeded
+    } else if status == 401 && code_is("invalid_relay_token") {
+        FailureKind::RelayTokenRefused
     } else {
         match status {
             401 => FailureKind::InvalidKey,
@@ -205,6 +212,23 @@ mod tests {
 
     fn envelope(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> String {
         serde_json::to_string(&ErrorEnvelope::new(message, kind, param, code)).unwrap()
+    }
+
+    #[test]
+    fn a_relay_token_refusal_is_not_a_bad_api_key() {
+        let body = envelope(
+            "This relay needs an access token: send it as 'Authorization: Bearer <token>'.",
+            "invalid_request_error",
+            None,
+            Some("invalid_relay_token"),
+        );
+        let failure = classify(401, &body);
+        assert_eq!(failure.kind, FailureKind::RelayTokenRefused);
+        assert!(failure.explanation().contains("access token"));
+        assert!(
+            failure.may_succeed_unchanged(),
+            "after the token is entered"
+        );
     }
 
     #[test]

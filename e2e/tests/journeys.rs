@@ -168,6 +168,60 @@ async fn direct_mode_invalid_request_shows_the_api_error() {
     browser.close().await;
 }
 
+/// A relay whose operator hands out access tokens: the page says it needs one, a request
+/// without it fails with that explanation (not "bad API key"), and once the token is entered
+/// in Settings generations work. The token never shows in the page or the relay's logs.
+#[tokio::test]
+async fn a_relay_with_access_tokens_asks_for_one_and_then_works() {
+    const TOKEN: &str = "relay-e2e-token-4f2a";
+    let tokens = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(tokens.path(), format!("{TOKEN}\n")).expect("write tokens");
+    let tokens_path = tokens.path().to_string_lossy().into_owned();
+    let relay = Relay::start(&dist_dir(), &["--access-tokens-file", &tokens_path]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    browser
+        .wait_for_text("#token-banner", "access token", WAIT)
+        .await;
+
+    browser.fill("#prompt", "a kite over dunes").await;
+    browser.click("#generate").await;
+    browser
+        .wait_for_text(
+            "article.job[data-state=failed] .error-explanation",
+            "access token",
+            GENERATION,
+        )
+        .await;
+
+    browser.click("#nav-settings").await;
+    browser.fill("#relay-token", TOKEN).await;
+    browser.click("#back-to-studio").await;
+    browser.wait_for("#prompt", WAIT).await;
+    browser
+        .wait_until_js("document.querySelector('#token-banner') === null", WAIT)
+        .await;
+    browser.fill("#prompt", "a kite over dunes").await;
+    browser.click("#generate").await;
+    browser
+        .wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
+            GENERATION,
+        )
+        .await;
+
+    assert!(
+        !browser.page_text().await.contains(TOKEN),
+        "token in the page text"
+    );
+    assert!(
+        !browser.page_html().await.contains(TOKEN),
+        "token in the page's HTML"
+    );
+    assert!(!relay.logs().contains(TOKEN), "token in the relay's logs");
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn cancel_stops_a_running_generation() {
     const LATENCY: Duration = Duration::from_secs(5);

@@ -7,6 +7,9 @@ use super::fetch;
 pub struct RelayInfo {
     /// `offline` for the built-in generator, else the kind of upstream it forwards to.
     pub upstream: String,
+    /// Whether image requests need the relay's access token.
+    #[serde(default)]
+    pub token_required: bool,
 }
 
 impl RelayInfo {

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use crate::api;
 use crate::state::Settings;
 
-/// Says when the relay draws offline stand-in images, or when no relay answers.
+/// Says when the relay draws offline stand-in images, asks for an access token the settings
+/// lack, or does not answer at all.
 #[component]
 pub fn RelayBanner() -> impl IntoView {
     let settings = expect_context::<Settings>();
@@ -18,7 +19,21 @@ pub fn RelayBanner() -> impl IntoView {
             }
         }
     });
-    move || match info.get() {
+    move || {
+        match info.get() {
+        Some(Some(Some(relay)))
+            if relay.token_required && settings.relay_token.with(|t| t.trim().is_empty()) =>
+        {
+            Some(
+                view! {
+                    <p id="token-banner" class="banner warn" role="status">
+                        "This relay asks for an access token. Enter the one its operator gave you in "
+                        <a href="/settings">"Settings"</a> "."
+                    </p>
+                }
+                .into_any(),
+            )
+        }
         Some(Some(Some(relay))) if relay.is_offline() => Some(
             view! {
                 <p id="offline-banner" class="banner" role="status">
@@ -40,5 +55,6 @@ pub fn RelayBanner() -> impl IntoView {
             .into_any(),
         ),
         _ => None,
+    }
     }
 }

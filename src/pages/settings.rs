@@ -17,7 +17,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <input type="radio" id="mode-relay" name="mode"
                         prop:checked=move || !is_direct()
                         on:change=move |_| settings.mode.set(Mode::Relay) />
-                    <span><strong>"Relay"</strong>" — a relay server holds the API key; nothing secret is typed here."</span>
+                    <span><strong>"Relay"</strong>" — a relay server holds the API key; at most its access token is typed here."</span>
                 </label>
                 <label class="choice">
                     <input type="radio" id="mode-direct" name="mode"
@@ -33,6 +33,13 @@ pub fn SettingsPage() -> impl IntoView {
                     prop:value=move || settings.relay_url.get()
                     on:input:target=move |ev| settings.relay_url.set(ev.target().value()) />
                 <p class="hint">"Defaults to the address this page came from."</p>
+
+                <label class="field" for="relay-token">"Access token (only if the relay asks for one)"</label>
+                <input id="relay-token" type="password" autocomplete="off" spellcheck="false"
+                    prop:value=move || settings.relay_token.get()
+                    on:input:target=move |ev| settings.relay_token.set(ev.target().value()) />
+                <p class="hint">"Given by whoever runs the relay; sent only to the relay address above."</p>
+                <RememberSecret id="remember-token" />
             </Show>
 
             <Show when=is_direct>
@@ -49,15 +56,7 @@ pub fn SettingsPage() -> impl IntoView {
                     on:input:target=move |ev| settings.api_key.set(ev.target().value()) />
                 <p class="hint">"Sent only to the base URL above, never anywhere else."</p>
 
-                <label class="choice">
-                    <input type="checkbox" id="remember-key"
-                        prop:checked=move || settings.remember_key.get()
-                        on:change:target=move |ev| settings.remember_key.set(ev.target().checked()) />
-                    <span>"Remember the key on this device"</span>
-                </label>
-                <Show when=move || settings.remember_key.get()>
-                    <p class="warning">"Stored unencrypted in this browser: anyone with access to this device or a malicious script on this page could read it."</p>
-                </Show>
+                <RememberSecret id="remember-key" />
 
                 <details>
                     <summary>"Organization and project (optional)"</summary>
@@ -75,5 +74,22 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="problem" role="status">{move || settings.backend().problem()}</p>
             <p><a id="back-to-studio" class="button" href="/">"Back to the studio"</a></p>
         </main>
+    }
+}
+
+/// The choice to keep the key and the relay token across visits, with what that risks.
+#[component]
+fn RememberSecret(id: &'static str) -> impl IntoView {
+    let settings = expect_context::<Settings>();
+    view! {
+        <label class="choice">
+            <input type="checkbox" id=id
+                prop:checked=move || settings.remember_key.get()
+                on:change:target=move |ev| settings.remember_key.set(ev.target().checked()) />
+            <span>"Remember it on this device"</span>
+        </label>
+        <Show when=move || settings.remember_key.get()>
+            <p class="warning">"Stored unencrypted in this browser: anyone with access to this device or a malicious script on this page could read it."</p>
+        </Show>
     }
 }

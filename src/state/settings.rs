@@ -1,5 +1,6 @@
-//! Connection settings. Everything but the key is remembered in `localStorage`; the key stays
-//! in memory unless the user asks to remember it on this device.
+//! Connection settings. Everything but the secrets (the API key and the relay's access token)
+//! is remembered in `localStorage`; the secrets stay in memory unless the user asks to remember
+//! them on this device.
 
 use easel_core::backend::OPENAI_BASE_URL;
 use easel_core::{Backend, Mode};
@@ -10,6 +11,7 @@ use crate::storage;
 
 const SETTINGS_KEY: &str = "easel.settings";
 const API_KEY_KEY: &str = "easel.api-key";
+const RELAY_TOKEN_KEY: &str = "easel.relay-token";
 
 /// What is written to `localStorage` (never the key).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -27,6 +29,7 @@ struct Stored {
 pub struct Settings {
     pub mode: RwSignal<Mode>,
     pub relay_url: RwSignal<String>,
+    pub relay_token: RwSignal<String>,
     pub base_url: RwSignal<String>,
     pub api_key: RwSignal<String>,
     pub organization: RwSignal<String>,
@@ -38,20 +41,23 @@ impl Settings {
     /// Loads the saved settings and keeps saving them as they change.
     pub fn provide() -> Settings {
         let stored: Stored = storage::load_json(SETTINGS_KEY).unwrap_or_default();
-        let api_key = if stored.remember_key {
-            storage::load_text(API_KEY_KEY).unwrap_or_default()
-        } else {
-            String::new()
+        let remembered = |key| {
+            if stored.remember_key {
+                storage::load_text(key).unwrap_or_default()
+            } else {
+                String::new()
+            }
         };
         let settings = Settings {
             mode: RwSignal::new(stored.mode),
-            relay_url: RwSignal::new(stored.relay_url.unwrap_or_else(page_origin)),
+            relay_url: RwSignal::new(stored.relay_url.clone().unwrap_or_else(page_origin)),
+            relay_token: RwSignal::new(remembered(RELAY_TOKEN_KEY)),
             base_url: RwSignal::new(
                 stored
                     .base_url
                     .unwrap_or_else(|| OPENAI_BASE_URL.to_owned()),
             ),
-            api_key: RwSignal::new(api_key),
+            api_key: RwSignal::new(remembered(API_KEY_KEY)),
             organization: RwSignal::new(stored.organization),
             project: RwSignal::new(stored.project),
             remember_key: RwSignal::new(stored.remember_key),
@@ -74,11 +80,15 @@ impl Settings {
             remember_key: self.remember_key.get(),
         };
         storage::save_json(SETTINGS_KEY, &stored);
-        let key = self.api_key.get();
-        if stored.remember_key && !key.is_empty() {
-            storage::save_text(API_KEY_KEY, &key);
-        } else {
-            storage::remove(API_KEY_KEY);
+        for (key, secret) in [
+            (API_KEY_KEY, self.api_key.get()),
+            (RELAY_TOKEN_KEY, self.relay_token.get()),
+        ] {
+            if stored.remember_key && !secret.is_empty() {
+                storage::save_text(key, &secret);
+            } else {
+                storage::remove(key);
+            }
         }
     }
 
@@ -87,6 +97,7 @@ impl Settings {
         Backend {
             mode: self.mode.get(),
             relay_url: self.relay_url.get(),
+            relay_token: self.relay_token.get(),
             base_url: self.base_url.get(),
             api_key: self.api_key.get(),
             organization: self.organization.get(),

@@ -54,10 +54,7 @@ pub fn relay() -> Backend {
     Backend {
         mode: Mode::Relay,
         relay_url: RELAY.to_owned(),
-        base_url: String::new(),
-        api_key: String::new(),
-        organization: String::new(),
-        project: String::new(),
+        ..Backend::default()
     }
 }
 
