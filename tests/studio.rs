@@ -360,3 +360,41 @@ async fn the_offline_generator_is_announced() {
     .await;
     assert!(page.text("#offline-banner").contains("Offline demo"));
 }
+
+#[wasm_bindgen_test]
+async fn the_cost_is_estimated_before_and_counted_after() {
+    let page = mount_with_db(fresh_db_name(), through_relay);
+    page.type_into("#prompt", "a lighthouse at dusk").await;
+    page.choose("#model", "gpt-image-2").await;
+    page.choose("#size", "1024x1024").await;
+    page.choose("#quality", "high").await;
+    // gpt-image-2 at $30 per million output tokens, 4160 tokens for a high 1024² image.
+    page.wait_until("one price", 5, |p| p.text("#cost-estimate") == "≈ $0.125")
+        .await;
+    page.choose("#quality", "auto").await;
+    page.wait_until("a range for auto quality", 5, |p| {
+        p.text("#cost-estimate").contains('–')
+    })
+    .await;
+    page.choose("#model", "custom").await;
+    page.type_into("#custom-model", "my-local-model").await;
+    page.wait_until("no price for an unknown model", 5, |p| {
+        p.text("#cost-estimate").is_empty()
+    })
+    .await;
+
+    page.choose("#model", "gpt-image-2").await;
+    page.choose("#quality", "low").await;
+    assert_eq!(page.text("#spending"), "", "nothing spent yet");
+    page.click("#generate").await;
+    page.wait_until("the job's cost from usage", 30, |p| {
+        p.text("article.job[data-state=done] .job-cost")
+            .starts_with("Cost $")
+    })
+    .await;
+    // The stored image carries the cost, so the day's total counts it.
+    page.wait_until("today's spending", 10, |p| {
+        p.text("#spending").starts_with("Spent $0.0")
+    })
+    .await;
+}

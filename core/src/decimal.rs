@@ -23,6 +23,36 @@ pub fn fixed(value: f64, decimals: u32) -> String {
     format!("{sign}{whole}.{zeros}{fraction}")
 }
 
+/// US dollars for a price: three decimals below $1 (image prices are cents and fractions of
+/// cents), two above: `$0.042`, `$12.50`.
+pub fn dollars(value: f64) -> String {
+    let digits = if value.abs() < 1.0 { 3 } else { 2 };
+    format!("${}", fixed(value, digits))
+}
+
+/// A dollar amount as a person types it (`5`, `2.5`, `$0.75`); `None` when it is not one.
+/// Whole cents only, and no float parsing: that would add its own code to the wasm bundle.
+pub fn parse_dollars(text: &str) -> Option<f64> {
+    let text = text.trim().trim_start_matches('$').trim();
+    let (whole, cents) = match text.split_once('.') {
+        Some((whole, fraction)) if fraction.len() <= 2 => {
+            let digits = format!("{fraction:0<2}");
+            (whole, digits.parse::<u64>().ok()?)
+        }
+        Some(_) => return None,
+        None => (text, 0),
+    };
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    if text.is_empty() || text == "." {
+        return None;
+    }
+    Some(whole as f64 + cents as f64 / 100.0)
+}
+
 /// A CSS length in pixels, e.g. `px(120.25)` is `"120.3px"`.
 pub fn px(value: f64) -> String {
     format!("{}px", fixed(value, 1))
@@ -43,7 +73,7 @@ pub fn bytes(bytes: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{bytes, fixed, px};
+    use super::{bytes, dollars, fixed, parse_dollars, px};
 
     #[test]
     fn rounds_to_the_requested_places() {
@@ -64,6 +94,26 @@ mod tests {
         assert_eq!(fixed(f64::INFINITY, 2), "–");
         assert_eq!(fixed(1.0, 9), "1.000000");
         assert_eq!(px(120.25), "120.3px");
+    }
+
+    #[test]
+    fn prices_read_like_prices() {
+        assert_eq!(dollars(0.04224), "$0.042");
+        assert_eq!(dollars(0.0), "$0.000");
+        assert_eq!(dollars(12.5), "$12.50");
+        assert_eq!(dollars(0.9996), "$1.000");
+    }
+
+    #[test]
+    fn typed_amounts_are_understood() {
+        assert_eq!(parse_dollars("5"), Some(5.0));
+        assert_eq!(parse_dollars(" $2.5 "), Some(2.5));
+        assert_eq!(parse_dollars("0.75"), Some(0.75));
+        assert_eq!(parse_dollars(".5"), Some(0.5));
+        assert_eq!(parse_dollars("3."), Some(3.0));
+        for bad in ["", ".", "abc", "-1", "1.234", "1.2.3", "1,5", "$"] {
+            assert_eq!(parse_dollars(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

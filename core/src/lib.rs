@@ -14,6 +14,7 @@ pub mod files;
 pub mod gallery;
 pub mod manifest;
 pub mod png_text;
+pub mod pricing;
 pub mod size;
 pub mod validate;
 pub mod zip;

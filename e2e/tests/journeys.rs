@@ -222,6 +222,49 @@ async fn a_relay_with_access_tokens_asks_for_one_and_then_works() {
     browser.close().await;
 }
 
+/// A daily budget: a generation that could pass it asks first; "Cancel" sends nothing, "OK"
+/// generates.
+#[tokio::test]
+async fn a_daily_budget_asks_before_spending_past_it() {
+    let relay = Relay::start(&dist_dir(), &[]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    browser.click("#nav-settings").await;
+    browser.fill("#daily-budget", "0.05").await;
+    // The amount is taken when the field is left.
+    browser.click("#back-to-studio").await;
+    browser.wait_for("#prompt", WAIT).await;
+
+    browser.fill("#prompt", "a castle made of glass").await;
+    browser.select("#model", "gpt-image-2").await;
+    browser.select("#size", "1024x1024").await;
+    browser.select("#quality", "high").await;
+    browser.click("#generate").await;
+    let client = browser.client();
+    let question = client.get_alert_text().await.expect("a confirmation");
+    assert!(
+        question.contains("daily budget of $0.05"),
+        "the question names the budget: {question}"
+    );
+    client.dismiss_alert().await.expect("dismiss");
+    assert_eq!(
+        browser.count("article.job").await,
+        0,
+        "Cancel sends nothing"
+    );
+
+    browser.click("#generate").await;
+    client.get_alert_text().await.expect("asked again");
+    client.accept_alert().await.expect("accept");
+    browser
+        .wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
+            GENERATION,
+        )
+        .await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn cancel_stops_a_running_generation() {
     const LATENCY: Duration = Duration::from_secs(5);

@@ -1,3 +1,4 @@
+use easel_core::{decimal, pricing};
 use std::time::Duration;
 
 use easel_core::ApiFailure;
@@ -69,6 +70,9 @@ pub fn JobCard(job: Job) -> impl IntoView {
                         }>"save again"</button>
                         "."
                     </p>
+                })}
+                {pricing::actual(&job.request, generation.usage.as_ref()).map(|cost| view! {
+                    <p class="job-cost hint">{format!("Cost {}", decimal::dollars(cost))}</p>
                 })}
                 <Results generation prompt=prompt.clone() />
             }

@@ -1,15 +1,17 @@
 use easel_core::catalog::{self, Model};
-use easel_core::{GenerationRequest, validate, validate_free_form};
+use easel_core::decimal::dollars;
+use easel_core::{GenerationRequest, pricing, validate, validate_free_form};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
-use crate::state::{CUSTOM_MODEL as CUSTOM, Draft, Jobs, Settings};
+use crate::state::{CUSTOM_MODEL as CUSTOM, Draft, Gallery, Jobs, Settings};
 
 /// The prompt and every parameter the chosen model accepts, nothing it doesn't.
 #[component]
 pub fn PromptForm() -> impl IntoView {
     let settings = expect_context::<Settings>();
     let jobs = expect_context::<Jobs>();
+    let gallery = expect_context::<Gallery>();
 
     let Draft {
         prompt,
@@ -70,10 +72,33 @@ pub fn PromptForm() -> impl IntoView {
         request_problem.or_else(|| settings.backend().problem().map(str::to_owned))
     });
 
+    let estimate = Memo::new(move |_| pricing::estimate(&request.get()));
+    let spent = Memo::new(move |_| {
+        (
+            gallery.spent_since(local_midnight_ms()),
+            gallery.spent_since(0),
+        )
+    });
+
     let submit = move || {
-        if problem.get_untracked().is_none() {
-            jobs.start(request.get_untracked(), settings.backend());
+        if problem.get_untracked().is_some() {
+            return;
         }
+        let budget = settings.daily_budget.get_untracked();
+        let question = budget
+            .zip(estimate.get_untracked())
+            .and_then(|(budget, estimate)| {
+                pricing::budget_question(spent.get_untracked().0, &estimate, budget)
+            });
+        if let Some(question) = question {
+            let confirmed = web_sys::window()
+                .and_then(|w| w.confirm_with_message(&question).ok())
+                .unwrap_or(false);
+            if !confirmed {
+                return;
+            }
+        }
+        jobs.start(request.get_untracked(), settings.backend());
     };
     let on_keydown = move |ev: KeyboardEvent| {
         if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
@@ -154,8 +179,18 @@ pub fn PromptForm() -> impl IntoView {
                     title=move || problem.get().unwrap_or_default()>
                     "Generate"
                 </button>
+                <span id="cost-estimate" class="hint"
+                    title="Estimated from published prices; each result shows what it cost.">
+                    {move || estimate.get().map(|e| e.text())}
+                </span>
                 <span id="generate-reason" class="hint" aria-live="polite">{move || problem.get()}</span>
                 <span class="hint shortcut">"Ctrl/⌘ + Enter"</span>
+                <span id="spending" class="hint">
+                    {move || {
+                        let (today, all) = spent.get();
+                        (all > 0.0).then(|| format!("Spent {} today · {} in all", dollars(today), dollars(all)))
+                    }}
+                </span>
             </div>
         </form>
     }
@@ -219,6 +254,16 @@ fn grouped(n: usize) -> String {
         out.push(digit);
     }
     out
+}
+
+/// This day's start in the browser's time zone, unix ms: "today" as the person means it.
+fn local_midnight_ms() -> u64 {
+    let day = js_sys::Date::new_0();
+    day.set_hours(0);
+    day.set_minutes(0);
+    day.set_seconds(0);
+    day.set_milliseconds(0);
+    day.get_time() as u64
 }
 
 #[cfg(test)]

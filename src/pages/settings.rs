@@ -1,4 +1,4 @@
-use easel_core::Mode;
+use easel_core::{Mode, decimal};
 use leptos::prelude::*;
 
 use crate::state::Settings;
@@ -70,6 +70,15 @@ pub fn SettingsPage() -> impl IntoView {
                         on:input:target=move |ev| settings.project.set(ev.target().value()) />
                 </details>
             </Show>
+
+            <fieldset class="spending">
+                <legend>"Spending"</legend>
+                <label class="field" for="daily-budget">"Daily budget in US dollars (optional)"</label>
+                <input id="daily-budget" type="text" inputmode="decimal" placeholder="no budget"
+                    prop:value=move || settings.daily_budget.get().map(|b| decimal::fixed(b, 2)).unwrap_or_default()
+                    on:change:target=move |ev| settings.daily_budget.set(decimal::parse_dollars(&ev.target().value())) />
+                <p class="hint">"Easel asks before a generation that could take today's spending past it. Costs are estimated from published prices."</p>
+            </fieldset>
 
             <p class="problem" role="status">{move || settings.backend().problem()}</p>
             <p><a id="back-to-studio" class="button" href="/">"Back to the studio"</a></p>

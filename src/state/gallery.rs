@@ -54,6 +54,17 @@ impl Gallery {
         gallery
     }
 
+    /// What the stored images created at or after `since_ms` (unix ms) cost, as far as known.
+    pub fn spent_since(&self, since_ms: u64) -> f64 {
+        self.items.with(|items| {
+            items
+                .iter()
+                .filter(|i| i.created_ms >= since_ms)
+                .filter_map(|i| i.cost)
+                .sum()
+        })
+    }
+
     /// The open database, once it is open.
     pub async fn db(&self) -> Result<Rc<GalleryDb>, StorageError> {
         self.db.with_value(Clone::clone).await

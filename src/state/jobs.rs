@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, Timing};
-use easel_core::{ApiFailure, Backend, GenerationRequest};
+use easel_core::{ApiFailure, Backend, GenerationRequest, pricing};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -216,6 +216,9 @@ async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem
     let started_ms = job.sent_unix_ms;
     let finished_ms = js_sys::Date::now() as u64;
     let mut records = Vec::with_capacity(generation.images.len());
+    // The request's cost, shared equally by its images.
+    let cost = pricing::actual(&job.request, generation.usage.as_ref())
+        .map(|total| total / generation.images.len().max(1) as f64);
     for (index, image) in generation.images.iter().enumerate() {
         let id = format!("{}-{index}", job.uid);
         let item = GalleryItem {
@@ -232,7 +235,7 @@ async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem
             model: job.request.model.clone(),
             request: job.request.clone(),
             usage: generation.usage.clone(),
-            cost: None,
+            cost,
             timing: Timing {
                 started_ms,
                 finished_ms,

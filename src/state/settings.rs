@@ -23,6 +23,8 @@ struct Stored {
     organization: String,
     project: String,
     remember_key: bool,
+    /// US dollars a day before Easel asks for confirmation.
+    daily_budget: Option<f64>,
 }
 
 #[derive(Clone, Copy)]
@@ -35,6 +37,7 @@ pub struct Settings {
     pub organization: RwSignal<String>,
     pub project: RwSignal<String>,
     pub remember_key: RwSignal<bool>,
+    pub daily_budget: RwSignal<Option<f64>>,
 }
 
 impl Settings {
@@ -61,6 +64,7 @@ impl Settings {
             organization: RwSignal::new(stored.organization),
             project: RwSignal::new(stored.project),
             remember_key: RwSignal::new(stored.remember_key),
+            daily_budget: RwSignal::new(stored.daily_budget),
         };
         Effect::new(move |_| settings.save());
         provide_context(settings);
@@ -78,6 +82,7 @@ impl Settings {
             organization: self.organization.get(),
             project: self.project.get(),
             remember_key: self.remember_key.get(),
+            daily_budget: self.daily_budget.get(),
         };
         storage::save_json(SETTINGS_KEY, &stored);
         for (key, secret) in [
