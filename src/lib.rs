@@ -27,40 +27,47 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Studio />
                 <Route path=path!("/gallery") view={Lazy::<GalleryRoute>::new()} />
-                <Route path=path!("/settings") view=SettingsPage />
+                <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
             </Routes>
         </Router>
     }
 }
 
-/// The gallery page, loaded only when first visited: its code is a separate wasm chunk in
-/// release builds (`--cfg easel_split`, see DESIGN.md), so the studio starts sooner.
-struct GalleryRoute;
+/// Declares a route whose page is loaded only when first visited: in release builds
+/// (`--cfg easel_split`, see DESIGN.md) the page's code is a separate wasm chunk, so the
+/// studio starts sooner. A chunk that cannot be downloaded (say, the connection dropped)
+/// shows [`ChunkFailed`] instead of stopping the app; the next visit fetches it again.
+macro_rules! lazy_page {
+    ($route:ident, $chunk:ident, $page:ident) => {
+        struct $route;
 
-impl LazyRoute for GalleryRoute {
-    fn data() -> Self {
-        GalleryRoute
-    }
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
 
-    async fn view(_: Self) -> AnyView {
+            async fn view(_: Self) -> AnyView {
+                #[cfg(easel_split)]
+                return $chunk()
+                    .await
+                    .unwrap_or_else(|_| view! { <ChunkFailed /> }.into_any());
+                #[cfg(not(easel_split))]
+                return view! { <$page /> }.into_any();
+            }
+        }
+
         #[cfg(easel_split)]
-        return gallery_chunk()
-            .await
-            .unwrap_or_else(|_| view! { <ChunkFailed /> }.into_any());
-        #[cfg(not(easel_split))]
-        return view! { <GalleryPage /> }.into_any();
-    }
+        #[leptos::wasm_split::wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $chunk() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+            Ok(view! { <$page /> }.into_any())
+        }
+    };
 }
 
-/// A failed download (say, the connection dropped) returns an error instead of stopping the
-/// app; the next visit fetches it again.
-#[cfg(easel_split)]
-#[leptos::wasm_split::wasm_split(easel_gallery, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn gallery_chunk() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
-    Ok(view! { <GalleryPage /> }.into_any())
-}
+lazy_page!(GalleryRoute, easel_gallery, GalleryPage);
+lazy_page!(SettingsRoute, easel_settings, SettingsPage);
 
-/// The gallery's code could not be downloaded.
+/// A page's code could not be downloaded.
 #[cfg_attr(not(easel_split), allow(dead_code))]
 #[component]
 fn ChunkFailed() -> impl IntoView {
@@ -72,7 +79,7 @@ fn ChunkFailed() -> impl IntoView {
     view! {
         <main class="page narrow">
             <p class="banner warn" role="alert" id="chunk-failed">
-                "The gallery could not be loaded: the connection may have dropped. Your images are \
+                "This page could not be loaded: the connection may have dropped. Your images are \
                  safe in this browser. "
                 <button type="button" on:click=reload>"Reload"</button>
             </p>

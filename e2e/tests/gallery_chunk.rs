@@ -1,6 +1,6 @@
-//! The gallery's code is a separate wasm chunk (see DESIGN.md, "Release bundle"): the studio
-//! starts without it, the gallery fetches it on first visit, and a chunk that cannot be
-//! fetched leaves a message and a working studio, not a crashed page.
+//! The gallery's and the settings' code are separate wasm chunks (see DESIGN.md, "Release
+//! bundle"): the studio starts without them, a page fetches its chunk on first visit, and a
+//! chunk that cannot be fetched leaves a message and a working studio, not a crashed page.
 
 use std::time::Duration;
 
@@ -30,6 +30,10 @@ fn is_chunk(name: &str) -> bool {
     name.starts_with("split_")
 }
 
+fn is_gallery_chunk(name: &str) -> bool {
+    name.starts_with("split_easel_gallery")
+}
+
 #[tokio::test]
 async fn the_gallery_code_arrives_only_when_the_gallery_opens() {
     let relay = Relay::start(&dist_dir(), &[]);
@@ -48,7 +52,7 @@ async fn the_gallery_code_arrives_only_when_the_gallery_opens() {
     browser.wait_for(".gallery-page", WAIT).await;
     let after = fetched_wasm(&browser).await;
     assert!(
-        after.iter().any(|n| is_chunk(n)),
+        after.iter().any(|n| is_gallery_chunk(n)),
         "opening the gallery fetched its chunk: {after:?}"
     );
     browser
@@ -68,7 +72,7 @@ async fn a_gallery_chunk_that_cannot_be_fetched_leaves_a_message_and_a_working_s
     for entry in std::fs::read_dir(dist_dir()).expect("dist") {
         let path = entry.expect("entry").path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if is_chunk(&name) && name.ends_with(".wasm") {
+        if is_gallery_chunk(&name) && name.ends_with(".wasm") {
             removed += 1;
         } else if path.is_file() {
             std::fs::copy(&path, dist.path().join(&name)).expect("copy");
