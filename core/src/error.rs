@@ -48,6 +48,10 @@ pub struct ApiFailure {
     pub code: Option<String>,
     /// Whether trying again, unchanged, can help.
     pub retryable: bool,
+    /// How long the server asked to wait before trying again (`Retry-After`), in ms.
+    pub retry_after_ms: Option<u64>,
+    /// The server's id for the request (`x-request-id`), to quote to its support.
+    pub request_id: Option<String>,
 }
 
 impl ApiFailure {
@@ -60,6 +64,8 @@ impl ApiFailure {
             param: None,
             code: None,
             retryable: true,
+            retry_after_ms: None,
+            request_id: None,
         }
     }
 
@@ -72,6 +78,8 @@ impl ApiFailure {
             param: None,
             code: None,
             retryable: false,
+            retry_after_ms: None,
+            request_id: None,
         }
     }
 
@@ -176,6 +184,8 @@ pub fn classify(status: u16, body: &str) -> ApiFailure {
         param,
         code,
         retryable,
+        retry_after_ms: None,
+        request_id: None,
     }
 }
 

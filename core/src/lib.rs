@@ -15,6 +15,7 @@ pub mod gallery;
 pub mod manifest;
 pub mod png_text;
 pub mod pricing;
+pub mod retry;
 pub mod size;
 pub mod validate;
 pub mod zip;

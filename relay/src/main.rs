@@ -128,7 +128,7 @@ struct Cli {
     test_mode: bool,
     /// Make every generator request fail this way (needs --test-mode): unauthorized,
     /// unverified-org, rate-limit, insufficient-quota, moderation-blocked, server-error,
-    /// unavailable, timeout, truncated, cdn-429.
+    /// unavailable, unavailable-once (only the first request), timeout, truncated, cdn-429.
     #[arg(long, env = "EASEL_FAULT", requires = "test_mode")]
     fault: Option<Fault>,
     /// The URL clients use to reach the relay, for generated image links (default: http://<Host>).

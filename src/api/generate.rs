@@ -3,6 +3,7 @@ use std::sync::Arc;
 use base64::Engine;
 use easel_core::error::{classify, redact};
 use easel_core::files::{ImageFormat, dimensions};
+use easel_core::retry;
 use easel_core::{ApiFailure, Backend, GenerationRequest, ImagesResponse, Usage};
 use send_wrapper::SendWrapper;
 use web_sys::{AbortSignal, Blob};
@@ -78,7 +79,16 @@ pub async fn generate(
         .await
         .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
     if !response.ok() {
-        return Err(fail(classify(response.status(), &text)));
+        let header = |name: &str| response.headers().get(name).ok().flatten();
+        let failure = ApiFailure {
+            retry_after_ms: retry::retry_after_ms(
+                header("retry-after-ms").as_deref(),
+                header("retry-after").as_deref(),
+            ),
+            request_id: header("x-request-id"),
+            ..classify(response.status(), &text)
+        };
+        return Err(fail(failure));
     }
     let parsed: ImagesResponse = serde_json::from_str(&text).map_err(|_| {
         fail(ApiFailure::malformed(

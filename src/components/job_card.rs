@@ -1,4 +1,4 @@
-use easel_core::{decimal, pricing};
+use easel_core::{decimal, pricing, retry};
 use std::time::Duration;
 
 use easel_core::ApiFailure;
@@ -32,7 +32,7 @@ pub fn JobCard(job: Job) -> impl IntoView {
     ) {
         let running = state.clone();
         Effect::new(move |_| {
-            if running.with(|s| *s != JobState::Running) {
+            if running.with(|s| !s.is_pending()) {
                 ticker.clear();
             }
         });
@@ -44,14 +44,27 @@ pub fn JobCard(job: Job) -> impl IntoView {
         let job = job.clone();
         move || {
             match state.get() {
-            JobState::Running => {
+            pending @ (JobState::Running | JobState::Retrying { .. }) => {
                 let job = job.clone();
+                let retrying = match pending {
+                    JobState::Retrying { retry, resume_at_ms, failure } => Some((retry, resume_at_ms, failure)),
+                    _ => None,
+                };
+                let progress = move || match &retrying {
+                    Some((retry, resume_at_ms, failure)) => {
+                        elapsed.track();
+                        let left = ((resume_at_ms - now_ms()) / 1000.0).ceil().max(0.0) as u64;
+                        let what = failure.status.map_or("No answer".to_owned(), |s| format!("HTTP {s}"));
+                        format!("{what}: retrying in {left} s… (retry {retry} of {})", retry::MAX_RETRIES)
+                    }
+                    None => format!("Generating… {} s", elapsed.get()),
+                };
                 view! {
                     <div class="results">
                         {(0..n).map(|_| view! {
                             <div class="placeholder" aria-busy="true">
                                 <span class="spinner" aria-hidden="true"></span>
-                                <span class="elapsed">{move || format!("Generating… {} s", elapsed.get())}</span>
+                                <span class="elapsed">{progress.clone()}</span>
                             </div>
                         }).collect_view()}
                     </div>
@@ -59,7 +72,12 @@ pub fn JobCard(job: Job) -> impl IntoView {
                 }
                 .into_any()
             }
-            JobState::Done { generation, unsaved } => view! {
+            JobState::Done { generation, unsaved, retries } => view! {
+                {(retries > 0).then(|| view! {
+                    <p class="hint job-retried">
+                        {format!("Succeeded after {retries} automatic {}.", if retries == 1 { "retry" } else { "retries" })}
+                    </p>
+                })}
                 {unsaved.map(|reason| view! {
                     <p class="unsaved" role="alert">
                         {format!("Not saved to the gallery: {reason} ")}
@@ -139,11 +157,14 @@ fn Results(generation: Generation, prompt: String) -> impl IntoView {
 fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
     let settings = expect_context::<Settings>();
     let jobs = expect_context::<Jobs>();
-    let status = match (failure.status, failure.param.as_deref()) {
+    let mut status = match (failure.status, failure.param.as_deref()) {
         (Some(status), Some(param)) => format!("HTTP {status} · parameter '{param}'"),
         (Some(status), None) => format!("HTTP {status}"),
         (None, _) => "No answer from the server".to_owned(),
     };
+    if let Some(id) = &failure.request_id {
+        status.push_str(&format!(" · request id {id}"));
+    }
     let request = job.request.clone();
     let retry = failure.may_succeed_unchanged();
     view! {

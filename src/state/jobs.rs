@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, Timing};
-use easel_core::{ApiFailure, Backend, GenerationRequest, pricing};
+use easel_core::{ApiFailure, Backend, GenerationRequest, pricing, retry};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -19,11 +19,20 @@ use crate::storage::{NewImage, browser};
 pub enum JobState {
     /// Sent; waiting for the answer, then storing it.
     Running,
+    /// A transient failure; sending again by itself at `resume_at_ms` (`performance.now()`).
+    /// `retry` counts from 1.
+    Retrying {
+        retry: u32,
+        resume_at_ms: f64,
+        failure: ApiFailure,
+    },
     /// Answered. `unsaved` says why the images could not be stored, if they could not: they
     /// stay on this page (and downloadable) until it closes.
     Done {
         generation: Generation,
         unsaved: Option<String>,
+        /// How many automatic retries it took.
+        retries: u32,
     },
     Failed(ApiFailure),
     Cancelled,
@@ -32,10 +41,16 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Still waiting for an answer (sent, or about to be sent again).
+    pub fn is_pending(&self) -> bool {
+        matches!(self, JobState::Running | JobState::Retrying { .. })
+    }
+
     /// The name used in the page (`data-state`), for styling and tests.
     pub fn name(&self) -> &'static str {
         match self {
             JobState::Running => "running",
+            JobState::Retrying { .. } => "retrying",
             JobState::Done { .. } => "done",
             JobState::Failed(_) => "failed",
             JobState::Cancelled => "cancelled",
@@ -66,7 +81,7 @@ impl Job {
             controller.abort();
         }
         self.state.clone().update(|s| {
-            if *s == JobState::Running {
+            if s.is_pending() {
                 *s = JobState::Cancelled;
             }
         });
@@ -125,7 +140,28 @@ impl Jobs {
             if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
                 let _ = db.add_pending(&job.uid, &json).await;
             }
-            let outcome = api::generate(&backend, &job.request, &signal).await;
+            let mut retries = 0;
+            let outcome = loop {
+                let outcome = api::generate(&backend, &job.request, &signal).await;
+                let Err(GenerateError::Failed(failure)) = &outcome else {
+                    break outcome;
+                };
+                let Some(wait) = retry::delay_ms(failure, retries + 1, js_sys::Math::random())
+                else {
+                    break outcome;
+                };
+                retries += 1;
+                job.state.set(JobState::Retrying {
+                    retry: retries,
+                    resume_at_ms: now_ms() + wait as f64,
+                    failure: failure.clone(),
+                });
+                sleep_ms(wait).await;
+                if signal.aborted() {
+                    break Err(GenerateError::Cancelled);
+                }
+                job.state.set(JobState::Running);
+            };
             let next = match outcome {
                 Ok(generation) => {
                     let records = gallery_records(&job, &generation).await;
@@ -133,6 +169,7 @@ impl Jobs {
                     JobState::Done {
                         generation,
                         unsaved,
+                        retries,
                     }
                 }
                 Err(GenerateError::Cancelled) => JobState::Cancelled,
@@ -143,7 +180,7 @@ impl Jobs {
             }
             job.state.update(|state| {
                 // A cancelled job stays cancelled even if an answer raced the abort.
-                if *state == JobState::Running {
+                if state.is_pending() {
                     *state = next;
                 }
             });
@@ -156,10 +193,13 @@ impl Jobs {
             JobState::Done {
                 generation,
                 unsaved: Some(_),
-            } => Some(generation.clone()),
+                retries,
+            } => Some((generation.clone(), *retries)),
             _ => None,
         });
-        let Some(generation) = unsaved else { return };
+        let Some((generation, retries)) = unsaved else {
+            return;
+        };
         let (gallery, job) = (self.gallery, job.clone());
         spawn_local(async move {
             let records = gallery_records(&job, &generation).await;
@@ -167,6 +207,7 @@ impl Jobs {
             job.state.set(JobState::Done {
                 generation,
                 unsaved,
+                retries,
             });
         });
     }
@@ -276,4 +317,15 @@ pub fn now_ms() -> f64 {
         .and_then(|w| w.performance())
         .map(|p| p.now())
         .unwrap_or_default()
+}
+
+/// Waits `ms` milliseconds without blocking the page.
+async fn sleep_ms(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -115,7 +115,7 @@ impl Store {
         self.jobs.start(request, relay());
         let job = self.jobs.list.with_untracked(|l| l[0].clone());
         wait_until("the generation", 60, || {
-            job.state.with_untracked(|s| *s != JobState::Running)
+            job.state.with_untracked(|s| !s.is_pending())
         })
         .await;
         let state = job.state.get_untracked();

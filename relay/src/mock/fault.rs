@@ -2,6 +2,7 @@
 //! against every way the real API (or a CDN in front of it) fails. Only in test mode.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -26,6 +27,9 @@ pub enum Fault {
     ServerError,
     /// 503 `server_is_overloaded`.
     Unavailable,
+    /// 503 to the first request that asks for it in this process, then normal answers: what
+    /// a client's automatic retry meets when the upstream recovers.
+    UnavailableOnce,
     /// No answer until the relay's total timeout, then 504 — what a hung upstream looks like.
     Timeout,
     /// A 200 whose body stops halfway.
@@ -36,7 +40,13 @@ pub enum Fault {
 
 impl Fault {
     pub const NAMES: &'static str = "unauthorized, unverified-org, rate-limit, insufficient-quota, \
-         moderation-blocked, server-error, unavailable, timeout, truncated, cdn-429";
+         moderation-blocked, server-error, unavailable, unavailable-once, timeout, truncated, cdn-429";
+
+    /// Whether this request gets the fault (`unavailable-once` only the first time).
+    pub(crate) fn applies(self) -> bool {
+        static FIRED: AtomicBool = AtomicBool::new(false);
+        self != Fault::UnavailableOnce || !FIRED.swap(true, Ordering::Relaxed)
+    }
 
     pub(crate) async fn respond(self, timeout: Duration) -> Response {
         let envelope = |status: StatusCode, message: &str, kind: &str, code: Option<&str>| {
@@ -98,7 +108,7 @@ impl Fault {
                 "server_error",
                 None,
             ),
-            Fault::Unavailable => envelope(
+            Fault::Unavailable | Fault::UnavailableOnce => envelope(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The server is overloaded or not ready yet.",
                 "service_unavailable_error",
@@ -147,6 +157,7 @@ impl FromStr for Fault {
             "moderation-blocked" | "moderation" => Fault::ModerationBlocked,
             "server-error" | "500" => Fault::ServerError,
             "unavailable" | "503" => Fault::Unavailable,
+            "unavailable-once" => Fault::UnavailableOnce,
             "timeout" => Fault::Timeout,
             "truncated" => Fault::TruncatedBody,
             "cdn-429" => Fault::CdnRateLimited,
@@ -165,5 +176,13 @@ mod tests {
             assert!(name.parse::<Fault>().is_ok(), "{name}");
         }
         assert!("teapot".parse::<Fault>().is_err());
+    }
+
+    #[test]
+    fn unavailable_once_fails_only_the_first_time() {
+        assert!(Fault::Unavailable.applies() && Fault::Unavailable.applies());
+        assert!(Fault::UnavailableOnce.applies());
+        assert!(!Fault::UnavailableOnce.applies());
+        assert!(!Fault::UnavailableOnce.applies());
     }
 }

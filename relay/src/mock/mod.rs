@@ -46,7 +46,7 @@ const MAX_PIXELS: u64 = 4096 * 2304;
 /// Answers an image request that passed the relay's checks.
 pub(crate) async fn answer(state: &AppState, incoming: Incoming) -> Response {
     // Dropping this future (the client went away) cancels the wait and the remaining images.
-    let mut response = match incoming.fault {
+    let mut response = match incoming.fault.filter(|f| f.applies()) {
         Some(fault) => {
             tokio::time::sleep(state.config.generator_latency).await;
             fault.respond(state.config.upstream_timeout).await
