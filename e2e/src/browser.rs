@@ -31,8 +31,9 @@ pub struct Browser {
     session_id: String,
     downloads: TempDir,
     console: Mutex<Vec<String>>,
-    // Dropped after the browser is gone (fields drop after `Drop::drop`).
-    _profile: TempDir,
+    // Dropped after the browser is gone (fields drop after `Drop::drop`); None when the
+    // caller owns the profile (`start_with_profile`).
+    _profile: Option<TempDir>,
     _driver_log: TempDir,
 }
 
@@ -52,6 +53,18 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a fresh headless session (own profile
     /// and downloads directory).
     pub async fn start() -> Browser {
+        let profile = TempDir::new().expect("temp dir for the Chromium profile");
+        Browser::launch(profile.path().to_path_buf(), Some(profile)).await
+    }
+
+    /// As [`Browser::start`], with the Chromium profile (user data dir) at `profile`, which
+    /// outlives the session: what one session stored (IndexedDB, HTTP cache) the next finds.
+    /// Only one session at a time can use a profile; close the previous one first.
+    pub async fn start_with_profile(profile: &Path) -> Browser {
+        Browser::launch(profile.to_path_buf(), None).await
+    }
+
+    async fn launch(profile_dir: PathBuf, profile: Option<TempDir>) -> Browser {
         let port = free_port();
         let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let driver_log = TempDir::new().expect("temp dir for chromedriver log");
@@ -74,7 +87,6 @@ impl Browser {
                     bin.display()
                 )
             });
-        let profile = TempDir::new().expect("temp dir for the Chromium profile");
         let downloads = TempDir::new().expect("temp dir for downloads");
 
         // From here on, a panic drops `browser`, which kills chromedriver.
@@ -90,7 +102,7 @@ impl Browser {
         };
         browser.wait_for_driver(&log_file);
 
-        let capabilities = capabilities(browser._profile.path(), browser.downloads.path());
+        let capabilities = capabilities(&profile_dir, browser.downloads.path());
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&format!("http://{driver_addr}"))

@@ -110,6 +110,14 @@ impl Relay {
         &self.url
     }
 
+    /// The address it listens on, for [`crate::http`] requests.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap_or_else(|e| panic!("the relay's URL {} is not http://IP:port: {e}", self.url))
+    }
+
     /// `url` + `path` (`path` starts with `/`).
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)

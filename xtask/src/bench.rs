@@ -4,6 +4,11 @@
 //!
 //! The relay and the load generator (relay/examples/bench.rs) are built optimised for speed
 //! into `target/bench`, because the workspace's release profile is tuned for wasm size.
+//!
+//! `cargo xtask bench gallery`: the release app's gallery with 1,000 images in headless
+//! Chromium (first row of thumbnails, heap against an empty gallery, scroll frame times). The
+//! browser work is the e2e crate's `bench-gallery` binary, which has the WebDriver client
+//! xtask must not depend on; this builds what it needs and runs it.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -11,16 +16,64 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::test::free_port;
-use crate::{Result, proc};
+use crate::{Result, bootstrap, proc};
 
 const CONCURRENCY: [u32; 3] = [1, 64, 256];
 const TARGETS: [&str; 3] = ["direct", "relay", "nginx"];
 const SSE_REQUESTS: u32 = 200;
 
+const USAGE: &str = "usage: cargo xtask bench relay | gallery
+  relay     EASEL_BENCH_SECONDS sets each run's length (default 5)
+  gallery   EASEL_DIST=<dir> measures an existing build instead of building dist/;
+            EASEL_BENCH_IMAGES (default 1000) and EASEL_BENCH_RUNS (default 5)";
+
 pub fn bench(args: &[String]) -> Result {
-    if args.first().map(String::as_str) != Some("relay") {
-        return Err("usage: cargo xtask bench relay   (EASEL_BENCH_SECONDS sets each run's length, default 5)".into());
+    match args.first().map(String::as_str) {
+        Some("relay") => relay(),
+        Some("gallery") => gallery(),
+        _ => Err(USAGE.into()),
     }
+}
+
+/// Builds the release app (unless `EASEL_DIST` names one) and the relay, then runs the e2e
+/// crate's `bench-gallery`, which writes `bench/results/gallery-*.{md,json}`.
+fn gallery() -> Result {
+    let chromium = bootstrap::chromium()?;
+    let dist = match std::env::var_os("EASEL_DIST").map(PathBuf::from) {
+        Some(dist) if dist.join("index.html").is_file() => {
+            println!("→ measuring the build in {} (EASEL_DIST)", dist.display());
+            dist
+        }
+        Some(dist) => {
+            return Err(format!(
+                "EASEL_DIST={} has no index.html: build the app there or unset EASEL_DIST",
+                dist.display()
+            ));
+        }
+        None => {
+            bootstrap::build_tools()?;
+            crate::bundle::release_build()?;
+            proc::root().join("dist")
+        }
+    };
+    proc::run(proc::cargo().args(["build", "-p", "easel-relay"]))?;
+    let mut cmd = proc::cargo();
+    cmd.args(["run", "-p", "easel-e2e", "--bin", "bench-gallery", "--"])
+        .arg("--results")
+        .arg(proc::root().join("bench/results"))
+        .env("EASEL_DIST", &dist)
+        .env(
+            "EASEL_RELAY_BIN",
+            proc::root().join("target/debug/easel-relay"),
+        )
+        .env("CHROMEDRIVER", &chromium.driver);
+    if let Some(browser) = &chromium.browser {
+        cmd.env("CHROME", browser);
+    }
+    proc::run(&mut cmd)
+}
+
+fn relay() -> Result {
     let seconds: u32 = std::env::var("EASEL_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

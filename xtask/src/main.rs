@@ -28,6 +28,11 @@ Commands:
   bench relay
          Measure the relay against direct calls and nginx proxy_pass (concurrency 1/64/256,
          requests/s, p50, p99, SSE first-event delay); writes bench/results/relay-*.{md,json}
+  bench gallery
+         Build the release app, seed 1,000 images of 1024x1024 from the offline generator and
+         measure the gallery in headless Chromium (median of 5): navigation to the first row of
+         thumbnails, heap after load against an empty gallery, p95 frame time scrolling to the
+         end; writes bench/results/gallery-*.{md,json} (EASEL_DIST=<dir> skips the build)
   setup  Only install the tools (both commands above do this first)
   help   Print this message
 
