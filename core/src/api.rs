@@ -32,6 +32,12 @@ pub struct GenerationRequest {
     pub style: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<String>,
+    /// Answer as Server-Sent Events (GPT image models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// Previews sent before each finished image when streaming, 0–3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_images: Option<u32>,
 }
 
 impl GenerationRequest {

@@ -60,6 +60,8 @@ pub struct Model {
     /// `style` values (dall-e-3 only).
     pub styles: &'static [&'static str],
     pub results: ResultEncoding,
+    /// Whether it can stream (`stream: true`, with 0–3 `partial_images` previews).
+    pub streams: bool,
 }
 
 impl Model {

@@ -17,6 +17,7 @@ pub mod png_text;
 pub mod pricing;
 pub mod retry;
 pub mod size;
+pub mod sse;
 pub mod validate;
 pub mod zip;
 

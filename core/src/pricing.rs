@@ -91,6 +91,8 @@ pub static PRICES: &[(&str, Billing, &str)] = &[
 /// Output tokens of one 1024x1024 image per quality (gpt-image-1's published table: 272, 1056,
 /// 4160; the 1536x1024 figures are within 2 % of the area rule used for other sizes).
 const SQUARE_TOKENS: &[(&str, f64)] = &[("low", 272.0), ("medium", 1056.0), ("high", 4160.0)];
+/// Output tokens of one streamed preview (`partial_images`), per OpenAI's guide.
+const PREVIEW_TOKENS: f64 = 100.0;
 /// Sizes `auto` may pick, for the range of an estimate.
 const AUTO_SIZES: [Size; 2] = [
     Size {
@@ -190,6 +192,13 @@ pub fn estimate(request: &GenerationRequest) -> Option<Estimate> {
             };
             // About four characters a token: the prompt is a small part of the bill.
             let text = request.prompt.chars().count() as f64 / 4.0 * prices.text_in / 1e6;
+            // Each streamed preview is billed as 100 more output tokens.
+            let previews = if request.stream == Some(true) {
+                f64::from(request.partial_images.unwrap_or(0)) * PREVIEW_TOKENS
+            } else {
+                0.0
+            };
+            let preview_cost = previews * prices.image_out / 1e6;
             let image = |quality: &str, size: &Size| {
                 image_tokens(quality, size).map(|t| t * prices.image_out / 1e6)
             };
@@ -201,8 +210,8 @@ pub fn estimate(request: &GenerationRequest) -> Option<Estimate> {
             let low = costs.iter().copied().fold(f64::INFINITY, f64::min);
             let high = costs.iter().copied().fold(0.0, f64::max);
             Some(Estimate {
-                low: text + low * n,
-                high: text + high * n,
+                low: text + (low + preview_cost) * n,
+                high: text + (high + preview_cost) * n,
             })
         }
     }
@@ -318,6 +327,16 @@ mod tests {
         assert!(
             question.contains("$0.250") && question.contains("$1.15") && question.contains("$1.00")
         );
+    }
+
+    #[test]
+    fn streamed_previews_add_to_the_estimate() {
+        let plain = request("gpt-image-1", "1024x1024", "low", 2);
+        let mut streamed = plain.clone();
+        streamed.stream = Some(true);
+        streamed.partial_images = Some(3);
+        let extra = estimate(&streamed).unwrap().high - estimate(&plain).unwrap().high;
+        assert!(close(extra, 2.0 * 300.0 * 40.0 / 1e6), "{extra}");
     }
 
     #[test]

@@ -50,6 +50,13 @@ fn check(request: &GenerationRequest, model: Option<&Model>) -> Vec<Problem> {
 }
 
 fn check_known(model: &Model, r: &GenerationRequest, problems: &mut Vec<Problem>) {
+    if r.stream == Some(true) && !model.streams {
+        problems.push(Problem::new(
+            "stream",
+            format!("{} cannot stream its images.", model.id),
+        ));
+    }
+    check_partial_images(r, problems);
     let chars = r.prompt.chars().count();
     if chars > model.prompt_max_chars {
         problems.push(Problem::new(
@@ -219,8 +226,24 @@ fn quoted_list(items: &[&str]) -> String {
     }
 }
 
+/// Previews are 0 to 3, and only mean something when streaming.
+fn check_partial_images(r: &GenerationRequest, problems: &mut Vec<Problem>) {
+    match r.partial_images {
+        Some(p) if p > 3 => problems.push(Problem::new(
+            "partial_images",
+            format!("partial_images must be between 0 and 3 (got {p})."),
+        )),
+        Some(p) if p > 0 && r.stream != Some(true) => problems.push(Problem::new(
+            "partial_images",
+            "Previews (partial_images) need streaming (stream: true).",
+        )),
+        _ => {}
+    }
+}
+
 /// Models outside the catalog belong to compatible servers: only basic shape is checked.
 fn check_custom(r: &GenerationRequest, problems: &mut Vec<Problem>) {
+    check_partial_images(r, problems);
     let n = r.image_count();
     if !(1..=16).contains(&n) {
         problems.push(Problem::new(
@@ -256,6 +279,25 @@ mod tests {
         for model in catalog::MODELS {
             assert_eq!(validate(&request(model.id)), vec![], "{}", model.id);
         }
+    }
+
+    #[test]
+    fn streaming_and_previews_follow_the_model() {
+        let mut r = request("gpt-image-2");
+        r.stream = Some(true);
+        r.partial_images = Some(2);
+        assert_eq!(validate(&r), vec![]);
+        r.partial_images = Some(4);
+        assert_eq!(params(&validate(&r)), ["partial_images"]);
+        r.partial_images = Some(1);
+        r.stream = None;
+        assert!(validate(&r)[0].message.contains("need streaming"));
+        let mut dalle = request("dall-e-3");
+        dalle.stream = Some(true);
+        assert_eq!(params(&validate(&dalle)), ["stream"]);
+        let mut custom = request("my-server-model");
+        custom.partial_images = Some(7);
+        assert_eq!(params(&validate_free_form(&custom)), ["partial_images"]);
     }
 
     #[test]

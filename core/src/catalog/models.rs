@@ -56,6 +56,7 @@ const fn gpt_image(
         transparent_is_preview,
         styles: &[],
         results: ResultEncoding::AlwaysBase64,
+        streams: true,
     }
 }
 
@@ -130,6 +131,7 @@ pub static MODELS: &[Model] = &[
         transparent_is_preview: false,
         styles: &["vivid", "natural"],
         results: ResultEncoding::UrlOrBase64,
+        streams: false,
     },
     Model {
         id: "dall-e-2",
@@ -147,5 +149,6 @@ pub static MODELS: &[Model] = &[
         transparent_is_preview: false,
         styles: &[],
         results: ResultEncoding::UrlOrBase64,
+        streams: false,
     },
 ];
