@@ -265,6 +265,61 @@ async fn a_daily_budget_asks_before_spending_past_it() {
     browser.close().await;
 }
 
+/// Streaming with previews: a preview replaces the placeholder before the final image
+/// arrives; cancelling mid-stream keeps nothing.
+#[tokio::test]
+async fn streamed_previews_come_before_the_image_and_cancel_keeps_nothing() {
+    // 3 s of generator latency, spread over the events: time to see and to cancel.
+    let relay = Relay::start(&dist_dir(), &["--latency-ms", "3000"]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    browser.fill("#prompt", "a paper lantern festival").await;
+    browser.select("#model", "gpt-image-2").await;
+    browser.select("#previews", "2").await;
+    browser.click("#generate").await;
+    browser
+        .wait_until_js(
+            "(() => { const p = document.querySelector('article.job[data-state=running] img.preview'); \
+             return !!p && p.complete && p.naturalWidth > 0; })()",
+            GENERATION,
+        )
+        .await;
+    assert_eq!(
+        browser.count("article.job img.result").await,
+        0,
+        "the preview came first"
+    );
+    browser.screenshot("streamed-preview").await;
+    browser
+        .wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length === 1",
+            GENERATION,
+        )
+        .await;
+    assert_eq!(
+        browser.count("img.preview").await,
+        0,
+        "the final image replaced it"
+    );
+
+    // Again, cancelled while previews arrive: no image, nothing stored.
+    browser.click("#generate").await;
+    browser
+        .wait_for("article.job[data-state=running] img.preview", GENERATION)
+        .await;
+    browser
+        .click("article.job[data-state=running] .cancel")
+        .await;
+    browser
+        .wait_for("article.job[data-state=cancelled]", WAIT)
+        .await;
+    browser.click("#nav-gallery").await;
+    browser
+        .wait_for_text("#shown-count", "1 image", GENERATION)
+        .await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn cancel_stops_a_running_generation() {
     const LATENCY: Duration = Duration::from_secs(5);

@@ -49,3 +49,43 @@ pub fn describe(error: &JsValue) -> String {
         .or_else(|| error.as_string())
         .unwrap_or_else(|| "the request failed".to_owned())
 }
+
+/// A response body read as it arrives, decoded as UTF-8 across chunk boundaries.
+pub struct ChunkReader {
+    reader: web_sys::ReadableStreamDefaultReader,
+    /// The start of a UTF-8 character cut off at the end of the last chunk.
+    carry: Vec<u8>,
+}
+
+impl ChunkReader {
+    pub fn new(response: &Response) -> Result<ChunkReader, JsValue> {
+        let body = response
+            .body()
+            .ok_or_else(|| JsValue::from_str("the answer has no body"))?;
+        Ok(ChunkReader {
+            reader: body.get_reader().unchecked_into(),
+            carry: Vec::new(),
+        })
+    }
+
+    /// The next piece of text; `None` at the end. An abort rejects with the abort error.
+    pub async fn next_text(&mut self) -> Result<Option<String>, JsValue> {
+        let result = JsFuture::from(self.reader.read()).await?;
+        let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))?;
+        if done.as_bool().unwrap_or(true) {
+            return Ok(None);
+        }
+        let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))?;
+        self.carry.extend(Uint8Array::new(&value).to_vec());
+        let valid = match std::str::from_utf8(&self.carry) {
+            Ok(text) => text.len(),
+            // Only an incomplete last character waits for the next chunk.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => return Err(JsValue::from_str("the stream is not UTF-8 text")),
+        };
+        let rest = self.carry.split_off(valid);
+        let text = String::from_utf8(std::mem::replace(&mut self.carry, rest))
+            .map_err(|_| JsValue::from_str("the stream is not UTF-8 text"))?;
+        Ok(Some(text))
+    }
+}

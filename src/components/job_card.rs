@@ -59,13 +59,21 @@ pub fn JobCard(job: Job) -> impl IntoView {
                     }
                     None => format!("Generating… {} s", elapsed.get()),
                 };
+                let previews = job.previews.clone();
                 view! {
                     <div class="results">
-                        {(0..n).map(|_| view! {
-                            <div class="placeholder" aria-busy="true">
-                                <span class="spinner" aria-hidden="true"></span>
-                                <span class="elapsed">{progress.clone()}</span>
-                            </div>
+                        {(0..n as usize).map(|index| {
+                            let previews = previews.clone();
+                            let preview = move || previews.with(|p| p.get(index).cloned().flatten());
+                            view! {
+                                <div class="placeholder" aria-busy="true">
+                                    {move || preview().map(|url| view! {
+                                        <img class="preview" src=url.as_str().to_owned() alt="Preview of the image being made" />
+                                    })}
+                                    <span class="spinner" aria-hidden="true"></span>
+                                    <span class="elapsed">{progress.clone()}</span>
+                                </div>
+                            }
                         }).collect_view()}
                     </div>
                     <button type="button" class="cancel" on:click=move |_| job.cancel()>"Cancel"</button>

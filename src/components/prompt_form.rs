@@ -22,6 +22,7 @@ pub fn PromptForm() -> impl IntoView {
         quality,
         format,
         count,
+        previews,
     } = expect_context::<Draft>();
 
     let model = Memo::new(move |_| catalog::find(&model_choice.get()));
@@ -51,6 +52,11 @@ pub fn PromptForm() -> impl IntoView {
                 r.size = Some(size.get());
                 r.quality = (!m.qualities.is_empty()).then(|| quality.get());
                 r.output_format = (!m.output_formats.is_empty()).then(|| format.get());
+                let previews = previews.get();
+                if m.streams && previews > 0 {
+                    r.stream = Some(true);
+                    r.partial_images = Some(previews);
+                }
                 r
             }
             None => {
@@ -171,6 +177,19 @@ pub fn PromptForm() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </div>
+                <Show when=move || model.get().is_some_and(|m| m.streams)>
+                    <div class="param">
+                        <label for="previews">"Previews"</label>
+                        <select id="previews" title="Rough versions shown while the image is made; each costs a little more."
+                            on:change:target=move |ev| previews.set(ev.target().value().parse().unwrap_or(0))>
+                            {(0..=3u32).map(|p| view! {
+                                <option value=p.to_string() prop:selected=move || previews.get() == p>
+                                    {if p == 0 { "None".to_owned() } else { p.to_string() }}
+                                </option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                </Show>
             </div>
 
             <div class="actions">

@@ -19,6 +19,8 @@ pub struct Draft {
     pub quality: RwSignal<String>,
     pub format: RwSignal<String>,
     pub count: RwSignal<u32>,
+    /// Streamed previews per image (`partial_images`); 0 sends no stream.
+    pub previews: RwSignal<u32>,
 }
 
 impl Draft {
@@ -43,6 +45,7 @@ impl Draft {
                     .to_owned(),
             ),
             count: RwSignal::new(1),
+            previews: RwSignal::new(0),
         };
         provide_context(draft);
         draft
@@ -52,6 +55,10 @@ impl Draft {
     pub fn apply(&self, request: &GenerationRequest) {
         self.prompt.set(request.prompt.clone());
         self.count.set(request.image_count().max(1));
+        self.previews.set(match request.stream {
+            Some(true) => request.partial_images.unwrap_or(0),
+            _ => 0,
+        });
         match catalog::find(&request.model) {
             Some(model) => {
                 self.model_choice.set(model.id.to_owned());

@@ -2,6 +2,7 @@
 //! the gallery before it shows as done; a job is recorded as pending while it runs, so a
 //! reload can offer to retry what was cut off.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, Timing};
@@ -13,7 +14,7 @@ use web_sys::AbortController;
 
 use crate::api::{self, GenerateError, Generation};
 use crate::state::Gallery;
-use crate::storage::{NewImage, browser};
+use crate::storage::{NewImage, ObjectUrl, browser};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobState {
@@ -72,6 +73,8 @@ pub struct Job {
     /// Unix ms when it was sent, for the gallery's timings.
     pub sent_unix_ms: u64,
     pub state: ArcRwSignal<JobState>,
+    /// Streamed previews of the images still being made, by image index.
+    pub previews: ArcRwSignal<Vec<Option<Arc<ObjectUrl>>>>,
     abort: SendWrapper<Option<AbortController>>,
 }
 
@@ -142,7 +145,18 @@ impl Jobs {
             }
             let mut retries = 0;
             let outcome = loop {
-                let outcome = api::generate(&backend, &job.request, &signal).await;
+                let previews = job.previews.clone();
+                let on_preview = move |index: usize, url: Arc<ObjectUrl>| {
+                    previews.clone().update(|list| {
+                        if list.len() <= index {
+                            list.resize(index + 1, None);
+                        }
+                        list[index] = Some(url);
+                    });
+                };
+                let outcome = api::generate(&backend, &job.request, &signal, &on_preview).await;
+                // Previews are only for the wait; the answer (or a retry) replaces them.
+                job.previews.clone().set(Vec::new());
                 let Err(GenerateError::Failed(failure)) = &outcome else {
                     break outcome;
                 };
@@ -248,6 +262,7 @@ fn new_job(
         started_ms: now_ms(),
         sent_unix_ms: js_sys::Date::now() as u64,
         state: ArcRwSignal::new(state),
+        previews: ArcRwSignal::new(Vec::new()),
         abort: SendWrapper::new(abort),
     }
 }
