@@ -72,17 +72,13 @@ impl Gallery {
 
     /// Reads the item list from the database again.
     pub async fn reload(&self) {
+        // A record this version cannot read is skipped, not fatal: it stays stored.
         let listed = match self.db().await {
-            Ok(db) => db.list().await,
+            Ok(db) => db.list_map(|s| GalleryItem::from_json(&s.meta).ok()).await,
             Err(e) => Err(e),
         };
         match listed {
-            Ok(stored) => {
-                // A record this version cannot read is skipped, not fatal: it stays stored.
-                let items: Vec<GalleryItem> = stored
-                    .iter()
-                    .filter_map(|s| GalleryItem::from_json(&s.meta).ok())
-                    .collect();
+            Ok(items) => {
                 let has_items = !items.is_empty();
                 self.items.set(items);
                 self.status.set(GalleryStatus::Ready);

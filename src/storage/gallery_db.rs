@@ -145,12 +145,22 @@ impl GalleryDb {
 
     /// Every item's key fields and metadata, in no particular order.
     pub async fn list(&self) -> Result<Vec<StoredItem>, StorageError> {
+        self.list_map(Some).await
+    }
+
+    /// Every item through `convert`, one at a time: each record's text is dropped as soon as
+    /// it is converted, so a large gallery never holds all of its JSON and all of its parsed
+    /// items at once (wasm memory keeps its high-water mark).
+    pub async fn list_map<T>(
+        &self,
+        mut convert: impl FnMut(StoredItem) -> Option<T>,
+    ) -> Result<Vec<T>, StorageError> {
         let tx = self.db.transaction(&[ITEMS], TransactionMode::ReadOnly)?;
         let values = tx.object_store(ITEMS)?.get_all(None, None)?.await?;
         Ok(values
             .iter()
             .filter_map(|value| {
-                Some(StoredItem {
+                convert(StoredItem {
                     id: text(value, "id")?,
                     hash: text(value, "hash")?,
                     meta: text(value, "meta")?,
