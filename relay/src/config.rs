@@ -159,7 +159,7 @@ impl fmt::Debug for ApiKey {
 
 /// A relay access token, kept only as its SHA-256 digest: comparing digests takes the same
 /// time whatever the guess, and the token itself is never held where a log could print it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AccessToken([u8; 32]);
 
 impl AccessToken {

@@ -1,19 +1,20 @@
-//! The guard rails in front of the image routes: origin allowlist, access tokens, per-client
-//! rate limit and the global concurrency limit. Each refusal is an `AppError`, so it is
-//! answered in the API's error envelope and never reaches the upstream.
+//! The guard rails in front of the image routes: access tokens, per-client rate limit and the
+//! global concurrency limit (the origin allowlist is in edge.rs, as it guards preflights too).
+//! Each refusal is an `AppError`, so it is answered in the API's error envelope and never
+//! reaches the upstream. Plain calls from the image handler, not middleware: a `from_fn` layer
+//! clones and boxes the service stack under it on every request.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, Method, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::header;
+use axum::response::Response;
 use http_body::Frame;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -23,65 +24,22 @@ use crate::{AppError, AppState, Config};
 /// Who a request comes from, for rate limiting: its token when it has one, else its address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum ClientKey {
-    Token(String),
-    Address(String),
+    Token(AccessToken),
+    Address(IpAddr),
+    /// An `X-Forwarded-For` hop that is not an address: still somebody's own bucket.
+    Forwarded(String),
+    Unknown,
 }
 
-/// Refuses pages on origins outside the allowlist: preflights get 403 (so the browser never
-/// sends the request), and so do image requests, which a form on any site could otherwise
-/// send with a "simple" content type. Pages served by the relay itself are always allowed.
-pub(crate) async fn origins(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(origin) = request.headers().get(header::ORIGIN) else {
-        return next.run(request).await;
-    };
-    let origin = origin.to_str().unwrap_or_default();
-    let preflight = request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let image_request = request.uri().path().starts_with("/v1/images/");
-    if (preflight || image_request) && !origin_allowed(&state.config, origin, request.headers()) {
-        tracing::info!(
-            origin,
-            "refused a page from an origin outside the allowlist"
-        );
-        return AppError::OriginNotAllowed.into_response();
-    }
-    next.run(request).await
-}
-
-fn origin_allowed(config: &Config, origin: &str, headers: &HeaderMap) -> bool {
-    let listed = config.allowed_origins.iter().any(|allowed| {
-        let allowed = allowed.trim().trim_end_matches('/');
-        allowed == "*" || allowed.eq_ignore_ascii_case(origin)
-    });
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let same_origin = host.is_some_and(|host| {
-        origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
-    });
-    let public = config
-        .public_url
-        .as_deref()
-        .is_some_and(|url| url.trim_end_matches('/').eq_ignore_ascii_case(origin));
-    listed || same_origin || public
-}
-
-/// With tokens configured, an image request needs `Authorization: Bearer <token>`.
-pub(crate) async fn access_tokens(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let tokens = &state.config.access_tokens;
+/// With tokens configured, an image request needs `Authorization: Bearer <token>`; the token is
+/// then the client's identity for the rate limit.
+pub(crate) fn access_token(
+    config: &Config,
+    request: &Request,
+) -> Result<Option<AccessToken>, AppError> {
+    let tokens = &config.access_tokens;
     if tokens.is_empty() {
-        return next.run(request).await;
+        return Ok(None);
     }
     let presented = request
         .headers()
@@ -94,11 +52,8 @@ pub(crate) async fn access_tokens(
         })
         .map(|token| AccessToken::new(token.trim()));
     match presented {
-        Some(token) if tokens.contains(&token) => {
-            request.extensions_mut().insert(token);
-            next.run(request).await
-        }
-        _ => AppError::Unauthorized.into_response(),
+        Some(token) if tokens.contains(&token) => Ok(Some(token)),
+        _ => Err(AppError::Unauthorized),
     }
 }
 
@@ -151,56 +106,62 @@ impl RateLimiter {
     }
 }
 
-pub(crate) async fn rate_limit(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Takes one request from the client's bucket, if rate limiting is on.
+pub(crate) fn rate_limit(
+    state: &AppState,
+    token: Option<&AccessToken>,
+    request: &Request,
+) -> Result<(), AppError> {
     let Some(limiter) = &state.rate_limiter else {
-        return next.run(request).await;
+        return Ok(());
     };
-    let client = client_key(&state.config, &request);
-    match limiter.take(client, Instant::now()) {
-        Ok(()) => next.run(request).await,
-        Err(retry_after_secs) => AppError::RateLimited { retry_after_secs }.into_response(),
-    }
+    let client = client_key(&state.config, token, request);
+    limiter
+        .take(client, Instant::now())
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
 }
 
-fn client_key(config: &Config, request: &Request) -> ClientKey {
-    if let Some(token) = request.extensions().get::<AccessToken>() {
-        return ClientKey::Token(token.label());
+fn client_key(config: &Config, token: Option<&AccessToken>, request: &Request) -> ClientKey {
+    if let Some(token) = token {
+        return ClientKey::Token(token.clone());
     }
-    let forwarded = config
-        .trust_forwarded_for
-        .then(|| {
-            let value = request.headers().get("x-forwarded-for")?.to_str().ok()?;
-            // The last hop is the one our own proxy added; earlier ones the client can forge.
-            Some(value.rsplit(',').next()?.trim().to_owned())
+    if config.trust_forwarded_for
+        && let Some(value) = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        // The last hop is the one our own proxy added; earlier ones the client can forge.
+        && let Some(hop) = value.rsplit(',').next().map(str::trim)
+    {
+        return match hop.parse() {
+            Ok(address) => ClientKey::Address(address),
+            Err(_) => ClientKey::Forwarded(hop.to_owned()),
+        };
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(ClientKey::Unknown, |ConnectInfo(addr)| {
+            ClientKey::Address(addr.ip())
         })
-        .flatten();
-    let peer = || {
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-    };
-    ClientKey::Address(forwarded.or_else(peer).unwrap_or_else(|| "unknown".into()))
 }
 
 /// The global limit on image requests in flight. Unlike tower's `ConcurrencyLimit`, which
-/// frees its slot once the response headers are out, the slot here is held by the response
-/// body: an image stream that lasts two minutes counts for two minutes. A request that finds
-/// no free slot is shed at once (503), never queued.
-pub(crate) async fn concurrency(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Ok(permit) = Arc::clone(&state.in_flight).try_acquire_owned() else {
-        tracing::warn!("concurrency limit reached: shedding a request");
-        return AppError::Overloaded.into_response();
-    };
-    next.run(request).await.map(|body| {
+/// frees its slot once the response headers are out, the slot is held by the response body
+/// (`hold`): an image stream that lasts two minutes counts for two minutes. A request that
+/// finds no free slot is shed at once (503), never queued.
+pub(crate) fn concurrency_slot(state: &AppState) -> Result<OwnedSemaphorePermit, AppError> {
+    Arc::clone(&state.in_flight)
+        .try_acquire_owned()
+        .map_err(|_| {
+            tracing::warn!("concurrency limit reached: shedding a request");
+            AppError::Overloaded
+        })
+}
+
+/// The response, its body holding `permit` until it is finished or dropped.
+pub(crate) fn hold(response: Response, permit: OwnedSemaphorePermit) -> Response {
+    response.map(|body| {
         Body::new(HoldPermit {
             body,
             _permit: permit,
@@ -251,40 +212,18 @@ mod tests {
             burst: 2,
         });
         let start = Instant::now();
-        let me = || ClientKey::Address("10.0.0.1".into());
+        let me = || ClientKey::Address([10, 0, 0, 1].into());
         assert_eq!(limiter.take(me(), start), Ok(()));
         assert_eq!(limiter.take(me(), start), Ok(()));
         assert_eq!(limiter.take(me(), start), Err(1));
         // Someone else has their own bucket.
         assert_eq!(
-            limiter.take(ClientKey::Address("10.0.0.2".into()), start),
+            limiter.take(ClientKey::Address([10, 0, 0, 2].into()), start),
             Ok(())
         );
         assert_eq!(
             limiter.take(me(), start + Duration::from_millis(1100)),
             Ok(())
         );
-    }
-
-    #[test]
-    fn origins_match_exactly_or_by_host() {
-        let config = Config {
-            allowed_origins: vec!["https://me.github.io/".into()],
-            ..Config::default()
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, "relay.example:8080".parse().unwrap());
-        assert!(origin_allowed(&config, "https://me.github.io", &headers));
-        assert!(origin_allowed(
-            &config,
-            "http://relay.example:8080",
-            &headers
-        ));
-        assert!(!origin_allowed(
-            &config,
-            "https://me.github.io.evil",
-            &headers
-        ));
-        assert!(!origin_allowed(&config, "null", &headers));
     }
 }

@@ -3,13 +3,17 @@
 //! `n`). A request that fails here never reaches the upstream; one that passes is forwarded
 //! byte for byte, so the checks add safety without changing what the upstream receives.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use axum::body::{self, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::mock::Fault;
-use crate::{AppError, Config};
+use crate::{AppError, Config, Upstream};
 
 /// The API's own limit for prompts (GPT image models); no model takes more.
 pub(crate) const MAX_PROMPT_CHARS: usize = 32_000;
@@ -75,6 +79,9 @@ impl Part {
 pub(crate) enum Form {
     Json(Map<String, Value>),
     Multipart(Vec<Part>),
+    /// A JSON body that passed the checks and goes upstream exactly as received. Nothing reads
+    /// its fields again, so it is not kept parsed (only the generator needs the object).
+    Forwarded,
 }
 
 impl Form {
@@ -87,10 +94,8 @@ impl Form {
                 Value::Bool(b) => Some(b.to_string()),
                 _ => None,
             },
-            Form::Multipart(parts) => parts
-                .iter()
-                .find(|p| p.name == name && p.file_name.is_none())
-                .and_then(|p| p.text().map(str::to_owned)),
+            Form::Multipart(parts) => text_part(parts, name).map(str::to_owned),
+            Form::Forwarded => None,
         }
     }
 
@@ -123,7 +128,6 @@ pub(crate) async fn read(
 ) -> Result<Incoming, AppError> {
     let (parts, body) = request.into_parts();
     check_framing(&parts.headers)?;
-    let origin = crate::mock::public_origin(config, &parts.uri, &parts.headers);
     let content_type = single(&parts.headers, header::CONTENT_TYPE)?
         .ok_or(AppError::UnsupportedMediaType {
             expected: operation.expected(),
@@ -135,17 +139,17 @@ pub(crate) async fn read(
         .split(';')
         .next()
         .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let (multipart, limit) = match kind.as_str() {
-        "application/json" if operation.takes_json() => (false, config.json_body_limit),
-        "multipart/form-data" if operation.takes_multipart() => (true, config.multipart_body_limit),
-        _ => {
+        .trim();
+    let (multipart, limit) =
+        if kind.eq_ignore_ascii_case("application/json") && operation.takes_json() {
+            (false, config.json_body_limit)
+        } else if kind.eq_ignore_ascii_case("multipart/form-data") && operation.takes_multipart() {
+            (true, config.multipart_body_limit)
+        } else {
             return Err(AppError::UnsupportedMediaType {
                 expected: operation.expected(),
             });
-        }
-    };
+        };
     if let Some(length) = declared_length(&parts.headers)?
         && length > limit as u64
     {
@@ -160,15 +164,26 @@ pub(crate) async fn read(
             bad_body("The request body could not be read.")
         }
     })?;
+    // Only the generator reads the request again; a forwarded one is checked and sent as is.
+    let generator = matches!(config.upstream, Upstream::Offline);
     let form = if multipart {
         let text = content_type.to_str().unwrap_or_default();
         let boundary = multer::parse_boundary(text)
             .map_err(|_| bad_body("The multipart body has no boundary in its Content-Type."))?;
-        Form::Multipart(parse_multipart(body.clone(), boundary).await?)
+        let parts = parse_multipart(body.clone(), boundary).await?;
+        check_multipart(operation, &parts)?;
+        log_prompt(config, text_part(&parts, "prompt"));
+        Form::Multipart(parts)
     } else {
-        Form::Json(parse_json(&body)?)
+        let fields = JsonFields::parse(&body)?;
+        check_json(operation, &fields)?;
+        log_prompt(config, fields.prompt.as_ref().and_then(Scalar::text));
+        if generator {
+            Form::Json(parse_json(&body)?)
+        } else {
+            Form::Forwarded
+        }
     };
-    check_fields(operation, &form)?;
     let fault = match parts.headers.get(FAULT_HEADER) {
         Some(value) if config.test_mode => Some(
             value
@@ -183,6 +198,11 @@ pub(crate) async fn read(
         ),
         _ => config.fault,
     };
+    let origin = if generator {
+        crate::mock::public_origin(config, &parts.uri, &parts.headers)
+    } else {
+        String::new()
+    };
     Ok(Incoming {
         operation,
         body,
@@ -192,6 +212,15 @@ pub(crate) async fn read(
         fault,
         origin,
     })
+}
+
+/// Prompts are the users' words: in the log only when the operator asked for them.
+fn log_prompt(config: &Config, prompt: Option<&str>) {
+    if config.log_prompts
+        && let Some(prompt) = prompt
+    {
+        tracing::info!(prompt, "prompt");
+    }
 }
 
 /// Refuses the request-smuggling shapes: a length and chunking at once, or two lengths.
@@ -263,23 +292,74 @@ async fn parse_multipart(body: Bytes, boundary: String) -> Result<Vec<Part>, App
     Ok(parts)
 }
 
-/// What every image request must look like, whatever the upstream: the fields no model can
-/// do without, in their sane ranges.
-fn check_fields(operation: Operation, form: &Form) -> Result<(), AppError> {
-    if let Form::Json(object) = form {
-        for (name, expected) in [("prompt", "a string"), ("model", "a string")] {
-            if object.get(name).is_some_and(|v| !v.is_string()) {
-                return Err(invalid_type(name, expected));
-            }
-        }
-        if let Some(n) = object.get("n")
-            && !n.is_u64()
-            && !n.is_i64()
-        {
-            return Err(invalid_type("n", "an integer"));
+/// A multipart form's first text part of that name.
+fn text_part<'a>(parts: &'a [Part], name: &str) -> Option<&'a str> {
+    parts
+        .iter()
+        .find(|p| p.name == name && p.file_name.is_none())
+        .and_then(Part::text)
+}
+
+/// A JSON body's checks: its fields' types, then what every request must look like.
+fn check_json(operation: Operation, fields: &JsonFields) -> Result<(), AppError> {
+    for (name, value) in [("prompt", &fields.prompt), ("model", &fields.model)] {
+        if value.as_ref().is_some_and(|v| v.text().is_none()) {
+            return Err(invalid_type(name, "a string"));
         }
     }
-    match form.field("prompt") {
+    if fields
+        .n
+        .as_ref()
+        .is_some_and(|n| !matches!(n, Scalar::Integer(_)))
+    {
+        return Err(invalid_type("n", "an integer"));
+    }
+    let n = fields.n.as_ref().map(|n| match n {
+        Scalar::Integer(n) => Cow::Owned(n.to_string()),
+        _ => Cow::Borrowed(""),
+    });
+    check_common(
+        operation,
+        fields.prompt.as_ref().and_then(Scalar::text),
+        fields.model.as_ref().and_then(Scalar::text),
+        n.as_deref(),
+    )
+}
+
+fn check_multipart(operation: Operation, parts: &[Part]) -> Result<(), AppError> {
+    check_common(
+        operation,
+        text_part(parts, "prompt"),
+        text_part(parts, "model"),
+        text_part(parts, "n"),
+    )?;
+    let image = |p: &&Part| p.name == "image" || p.name == "image[]";
+    if !parts.iter().any(|p| image(&p)) {
+        return Err(AppError::InvalidRequest {
+            message: "Missing required parameter: 'image'.".into(),
+            param: Some("image".into()),
+            code: "missing_required_parameter",
+        });
+    }
+    if operation == Operation::Variations && parts.iter().filter(image).count() > 1 {
+        return Err(AppError::InvalidRequest {
+            message: "Variations take exactly one 'image'.".into(),
+            param: Some("image".into()),
+            code: "invalid_value",
+        });
+    }
+    Ok(())
+}
+
+/// What every image request must look like, whatever the upstream: the fields no model can
+/// do without, in their sane ranges.
+fn check_common(
+    operation: Operation,
+    prompt: Option<&str>,
+    model: Option<&str>,
+    n: Option<&str>,
+) -> Result<(), AppError> {
+    match prompt {
         None if operation.needs_prompt() => {
             return Err(AppError::InvalidRequest {
                 message: "Missing required parameter: 'prompt'.".into(),
@@ -300,7 +380,7 @@ fn check_fields(operation: Operation, form: &Form) -> Result<(), AppError> {
         }
         _ => {}
     }
-    if let Some(model) = form.field("model")
+    if let Some(model) = model
         && model.chars().count() > MAX_MODEL_CHARS
     {
         return Err(AppError::InvalidRequest {
@@ -309,7 +389,7 @@ fn check_fields(operation: Operation, form: &Form) -> Result<(), AppError> {
             code: "invalid_value",
         });
     }
-    if let Some(n) = form.field("n") {
+    if let Some(n) = n {
         let sane = n
             .parse::<u64>()
             .is_ok_and(|n| (1..=MAX_IMAGES).contains(&n));
@@ -321,24 +401,233 @@ fn check_fields(operation: Operation, form: &Form) -> Result<(), AppError> {
             });
         }
     }
-    if let Form::Multipart(parts) = form {
-        let image = |p: &&Part| p.name == "image" || p.name == "image[]";
-        if !parts.iter().any(|p| image(&p)) {
-            return Err(AppError::InvalidRequest {
-                message: "Missing required parameter: 'image'.".into(),
-                param: Some("image".into()),
-                code: "missing_required_parameter",
-            });
-        }
-        if operation == Operation::Variations && parts.iter().filter(image).count() > 1 {
-            return Err(AppError::InvalidRequest {
-                message: "Variations take exactly one 'image'.".into(),
-                param: Some("image".into()),
-                code: "invalid_value",
-            });
+    Ok(())
+}
+
+/// The fields of a JSON body that the checks read, taken in one pass without building the
+/// whole object (serde_json's `Value` allocates every key and string). Parsed with the same
+/// `deserialize_any` calls as a `Value`, so exactly the same bodies are accepted; a repeated
+/// key counts by its last value, as in a `Value`.
+#[derive(Default)]
+struct JsonFields<'a> {
+    prompt: Option<Scalar<'a>>,
+    model: Option<Scalar<'a>>,
+    n: Option<Scalar<'a>>,
+}
+
+/// One of those fields' values: what the checks tell apart.
+enum Scalar<'a> {
+    Text(Cow<'a, str>),
+    Integer(serde_json::Number),
+    /// Anything else: null, a boolean, a float, an array or an object.
+    Other,
+}
+
+impl Scalar<'_> {
+    fn text(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(text) => Some(text),
+            _ => None,
         }
     }
-    Ok(())
+}
+
+impl<'a> JsonFields<'a> {
+    fn parse(body: &'a [u8]) -> Result<JsonFields<'a>, AppError> {
+        match serde_json::from_slice::<TopLevel<'a>>(body) {
+            Ok(TopLevel::Object(fields)) => Ok(fields),
+            Ok(TopLevel::NotObject) => Err(AppError::InvalidJson {
+                detail: Some("expected a JSON object".into()),
+            }),
+            Err(_) => Err(AppError::InvalidJson { detail: None }),
+        }
+    }
+}
+
+enum TopLevel<'a> {
+    Object(JsonFields<'a>),
+    NotObject,
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = TopLevel<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'de>, A::Error> {
+                let mut fields = JsonFields::default();
+                while let Some(Key(key)) = map.next_key()? {
+                    let slot = match &*key {
+                        "prompt" => &mut fields.prompt,
+                        "model" => &mut fields.model,
+                        "n" => &mut fields.n,
+                        _ => {
+                            map.next_value::<Skip>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(TopLevel::Object(fields))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TopLevel<'de>, A::Error> {
+                Skip::drain_seq(seq)?;
+                Ok(TopLevel::NotObject)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<TopLevel<'de>, E> {
+                Ok(TopLevel::NotObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<TopLevel<'de>, E> {
+                Ok(TopLevel::NotObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<TopLevel<'de>, E> {
+                Ok(TopLevel::NotObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TopLevel<'de>, E> {
+                Ok(TopLevel::NotObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<TopLevel<'de>, E> {
+                Ok(TopLevel::NotObject)
+            }
+            fn visit_unit<E>(self) -> Result<TopLevel<'de>, E> {
+                Ok(TopLevel::NotObject)
+            }
+        }
+        deserializer.deserialize_any(Top)
+    }
+}
+
+/// An object key, borrowed from the body unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Integer(n.into()))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Integer(n.into()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar<'de>, A::Error> {
+                Skip::drain_seq(seq)?;
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
+                Skip::drain_map(map)?;
+                Ok(Scalar::Other)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// Any JSON value, checked as strictly as a `Value` would be (serde's `IgnoredAny` lets
+/// serde_json skip numbers without reading them) but kept nowhere.
+struct Skip;
+
+impl Skip {
+    fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(())
+    }
+
+    fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<Key>()?.is_some() {
+            map.next_value::<Skip>()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Skip, A::Error> {
+        Skip::drain_seq(seq).map(|()| Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Skip, A::Error> {
+        Skip::drain_map(map).map(|()| Skip)
+    }
 }
 
 fn invalid_type(name: &str, expected: &str) -> AppError {
@@ -362,5 +651,85 @@ fn bad_header(message: &str) -> AppError {
         message: message.to_owned(),
         param: None,
         code: "invalid_header",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checks as they were on a whole `Value` (before `JsonFields`), kept as the reference
+    /// the one-pass reading must agree with.
+    fn checked_as_value(operation: Operation, body: &[u8]) -> Result<(), AppError> {
+        let object = parse_json(body)?;
+        for name in ["prompt", "model"] {
+            if object.get(name).is_some_and(|v| !v.is_string()) {
+                return Err(invalid_type(name, "a string"));
+            }
+        }
+        if let Some(n) = object.get("n")
+            && !n.is_u64()
+            && !n.is_i64()
+        {
+            return Err(invalid_type("n", "an integer"));
+        }
+        let form = Form::Json(object);
+        check_common(
+            operation,
+            form.field("prompt").as_deref(),
+            form.field("model").as_deref(),
+            form.field("n").as_deref(),
+        )
+    }
+
+    fn checked(operation: Operation, body: &[u8]) -> Result<(), AppError> {
+        check_json(operation, &JsonFields::parse(body)?)
+    }
+
+    #[test]
+    fn one_pass_json_checks_agree_with_a_whole_value() {
+        let long = format!(r#"{{"prompt":"{}"}}"#, "é".repeat(MAX_PROMPT_CHARS + 1));
+        let bodies: Vec<&[u8]> = vec![
+            br#"{"model":"gpt-image-2","prompt":"a lighthouse","size":"1024x1024"}"#,
+            br#"{"prompt":"a","n":3}"#,
+            br#"{"prompt":"a","n":0}"#,
+            br#"{"prompt":"a","n":-2}"#,
+            br#"{"prompt":"a","n":11}"#,
+            br#"{"prompt":"a","n":"3"}"#,
+            br#"{"prompt":"a","n":2.0}"#,
+            br#"{"prompt":"a","n":null}"#,
+            br#"{"prompt":null}"#,
+            br#"{"prompt":5}"#,
+            br#"{"prompt":["a"]}"#,
+            br#"{"model":{"id":"x"},"prompt":"a"}"#,
+            br#"{"model":"gpt-image-2"}"#,
+            // A repeated key counts by its last value.
+            br#"{"prompt":5,"prompt":"a"}"#,
+            br#"{"prompt":"a","prompt":5}"#,
+            // Escapes, in keys and values.
+            br#"{"pro\u006dpt":7}"#,
+            br#"{"prompt":"caf\u00e9 \"night\"","\u006e":4}"#,
+            // Everything a `Value` refuses, anywhere in the body.
+            br#"{"prompt":"a","size":1e400}"#,
+            br#"{"prompt":"a","x":[1,{"y":[true,false,null,-0.5e-3]}]}"#,
+            br#"{"prompt":"a","x":"\ud800"}"#,
+            br#"{"prompt":"a"} x"#,
+            br#"{"prompt":"a",}"#,
+            br#"{"prompt":"a""#,
+            br#"[{"prompt":"a"}]"#,
+            br#""prompt""#,
+            b"42",
+            b"null",
+            b"",
+            b"\xff",
+            long.as_bytes(),
+        ];
+        for body in bodies {
+            for operation in [Operation::Generations, Operation::Edits] {
+                let expected = format!("{:?}", checked_as_value(operation, body));
+                let actual = format!("{:?}", checked(operation, body));
+                assert_eq!(actual, expected, "{}", String::from_utf8_lossy(body));
+            }
+        }
     }
 }

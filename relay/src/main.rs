@@ -13,7 +13,6 @@ use easel_relay::config::parse_token_list;
 use easel_relay::{
     ApiKey, Config, DEFAULT_UPSTREAM, Fault, Forward, RateLimit, Upstream, UpstreamKind,
 };
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 const SECRETS_HELP: &str = "\
@@ -169,14 +168,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Runtime::new().expect("the async runtime starts");
-    let served = runtime.block_on(async move {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        // Scripts wait for this line: print it only once the port accepts connections.
-        println!("Easel is running at http://{addr} ({mode})");
-        easel_relay::serve(listener, easel_relay::app(config), shutdown_signal(), grace).await
-    });
+    let served = easel_relay::workers::bind(addr, easel_relay::workers::default_count()).and_then(
+        |listeners| {
+            let addr = listeners[0].local_addr()?;
+            // Scripts wait for this line: print it only once the port accepts connections.
+            println!("Easel is running at http://{addr} ({mode})");
+            let relay = easel_relay::service(config);
+            easel_relay::workers::serve(listeners, relay, shutdown_signal(), grace)
+        },
+    );
     match served {
         Ok(()) => {
             tracing::info!("stopped");

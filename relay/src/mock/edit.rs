@@ -373,6 +373,12 @@ fn inputs(form: &Form, default_model: &str) -> Result<Inputs, AppError> {
             let mask = fields.remove("mask").as_ref().map(reference).transpose()?;
             (fields, images, mask)
         }
+        // `inspect::read` keeps the object whenever the generator answers.
+        Form::Forwarded => {
+            return Err(AppError::Internal(
+                "a forwarded form reached the generator".into(),
+            ));
+        }
     };
     if images.is_empty() {
         return Err(invalid("image", "Missing required parameter: 'image'."));

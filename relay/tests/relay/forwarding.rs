@@ -199,3 +199,84 @@ async fn nothing_else_is_forwarded() {
         serde_json::json!({"upstream": "openai", "token_required": false})
     );
 }
+
+/// An upstream that counts the connections it accepts and answers every request after
+/// `delay`; with `close`, it asks for each connection to be closed after one answer.
+async fn counting_upstream(
+    delay: Duration,
+    close: bool,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::serve::ListenerExt as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    let router = Router::new().route(
+        "/v1/images/generations",
+        post(move || async move {
+            tokio::time::sleep(delay).await;
+            let connection = if close { "close" } else { "keep-alive" };
+            (
+                [
+                    ("content-type", "application/json"),
+                    ("connection", connection),
+                ],
+                r#"{"created":1,"data":[]}"#,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = listener.tap_io(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (addr, accepted)
+}
+
+async fn generate_through(relay: &Router) -> StatusCode {
+    let (status, _, body) = send(relay, client_request(r#"{"prompt":"x"}"#)).await;
+    assert_eq!(body, r#"{"created":1,"data":[]}"#);
+    status
+}
+
+#[tokio::test]
+async fn sequential_requests_share_one_upstream_connection() {
+    let (addr, accepted) = counting_upstream(Duration::ZERO, false).await;
+    let relay = relay_to(addr, Duration::from_secs(10));
+    for _ in 0..20 {
+        assert_eq!(generate_through(&relay).await, StatusCode::OK);
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_open_connections_that_later_ones_reuse() {
+    let (addr, accepted) = counting_upstream(Duration::from_millis(100), false).await;
+    let relay = relay_to(addr, Duration::from_secs(10));
+    for _ in 0..3 {
+        let batch: Vec<_> = (0..4)
+            .map(|_| {
+                let relay = relay.clone();
+                tokio::spawn(async move { generate_through(&relay).await })
+            })
+            .collect();
+        for request in batch {
+            assert_eq!(request.await.unwrap(), StatusCode::OK);
+        }
+    }
+    // Four at once need four connections; the next batches find them idle.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn connections_the_upstream_closes_are_replaced() {
+    let (addr, accepted) = counting_upstream(Duration::ZERO, true).await;
+    let relay = relay_to(addr, Duration::from_secs(10));
+    for _ in 0..3 {
+        assert_eq!(generate_through(&relay).await, StatusCode::OK);
+        // Let the relay see the close before the next request.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -127,6 +127,41 @@ async fn a_quiet_stream_ends_with_an_error_event() {
 }
 
 #[tokio::test]
+async fn a_stream_that_outlasts_the_total_timeout_ends_with_an_error_event() {
+    let (upstream, fake) = fake::start().await;
+    let events = fake.stream_events();
+    let (relay, _stop, _server) = relay(Config {
+        upstream_timeout: Duration::from_millis(400),
+        ..forwarding(upstream)
+    })
+    .await;
+    let response = start_stream(relay).await;
+    // Never quiet for long, but longer than the total timeout allows.
+    let feeding = tokio::spawn(async move {
+        for _ in 0..30 {
+            if events.send(PARTIAL).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let text = tokio::time::timeout(Duration::from_secs(5), response.text())
+        .await
+        .expect("the relay ends the stream")
+        .unwrap();
+    let events_seen = crate::sse_events(&text);
+    let last = events_seen.last().unwrap();
+    assert_eq!(last.0, "error", "{text}");
+    assert_eq!(last.1["error"]["code"], "upstream_timeout");
+    assert!(
+        events_seen.len() < 30,
+        "cut short: {} events",
+        events_seen.len()
+    );
+    feeding.abort();
+}
+
+#[tokio::test]
 async fn a_slow_upstream_times_out_with_504() {
     let (upstream, _fake) = fake::start().await;
     let (relay, _stop, _server) = relay(Config {
