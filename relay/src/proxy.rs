@@ -31,8 +31,9 @@ use crate::pool::{self, Pool, PooledBody};
 
 /// Upstream headers the client needs: the body's type, the id to quote in a support request,
 /// how long to wait before retrying, and the rate-limit budget. Names, not strings: comparing
-/// with a `&str` parses the name every time.
-const RESPONSE_HEADERS: [HeaderName; 9] = [
+/// with a `&str` parses the name every time; and a `static`, which a `const` array is not
+/// (that would be built and dropped at each use).
+static RESPONSE_HEADERS: [HeaderName; 9] = [
     header::CONTENT_TYPE,
     HeaderName::from_static("x-request-id"),
     header::RETRY_AFTER,
