@@ -320,6 +320,20 @@ async fn streamed_previews_come_before_the_image_and_cancel_keeps_nothing() {
     browser.close().await;
 }
 
+/// A second visit revalidates the cached page (a 304): the app must start again.
+#[tokio::test]
+async fn a_revisit_from_the_browser_cache_starts_the_app() {
+    let relay = Relay::start(&dist_dir(), &[]);
+    let browser = Browser::start().await;
+    for visit in 1..=2 {
+        browser.goto(&relay.at("/")).await;
+        browser.wait_visible("#prompt", WAIT).await;
+        let errors = browser.console_errors().await;
+        assert!(errors.is_empty(), "visit {visit}: {errors:?}");
+    }
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn cancel_stops_a_running_generation() {
     const LATENCY: Duration = Duration::from_secs(5);

@@ -21,7 +21,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use tower::Service;
@@ -298,9 +298,15 @@ fn origin_allowed(config: &Config, origin: &str, headers: &HeaderMap) -> bool {
 }
 
 fn with_security_headers(mut response: Response) -> Response {
+    // A 304 refreshes the headers of the response the browser cached: a revisited page must
+    // keep its own policy, which the data default would replace, and the app would not start.
+    let revalidated = response.status() == StatusCode::NOT_MODIFIED;
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        headers.entry(name).or_insert(value);
+        let framing = name == header::CONTENT_SECURITY_POLICY || name == header::X_FRAME_OPTIONS;
+        if !(revalidated && framing) {
+            headers.entry(name).or_insert(value);
+        }
     }
     response
 }

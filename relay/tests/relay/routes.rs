@@ -93,6 +93,47 @@ async fn serves_the_built_app_with_a_fallback_for_deep_links() {
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
 }
 
+/// A browser revisiting the page revalidates index.html and gets a 304: that answer must not
+/// carry the data policy (`default-src 'none'`), which would replace the page's own in the
+/// browser's cache and stop the app from starting.
+#[tokio::test]
+async fn a_revalidated_page_keeps_its_own_security_policy() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>Easel</title>",
+    )
+    .unwrap();
+    let relay = app(Config {
+        dist_dir: Some(dist.path().to_owned()),
+        ..Config::default()
+    });
+    let (status, headers, _) = get(&relay, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let page_policy = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(page_policy.contains("script-src 'self'"), "{page_policy}");
+
+    let revalidate = Request::get("/")
+        .header(
+            header::IF_MODIFIED_SINCE,
+            headers[header::LAST_MODIFIED].clone(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = send(&relay, revalidate).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    let policy = headers.get(header::CONTENT_SECURITY_POLICY);
+    assert!(
+        policy.is_none_or(|p| p.to_str().unwrap() == page_policy),
+        "a 304 replaced the page's policy with {policy:?}"
+    );
+    assert!(headers.get(header::X_FRAME_OPTIONS).is_none());
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}
+
 #[tokio::test]
 async fn api_responses_are_not_compressed() {
     let dist = tempfile::tempdir().unwrap();
