@@ -170,7 +170,8 @@ pub(crate) async fn read(
         let text = content_type.to_str().unwrap_or_default();
         let boundary = multer::parse_boundary(text)
             .map_err(|_| bad_body("The multipart body has no boundary in its Content-Type."))?;
-        let parts = parse_multipart(body.clone(), boundary).await?;
+        // Boxed: its state would otherwise enlarge every request's future, JSON ones too.
+        let parts = Box::pin(parse_multipart(body.clone(), boundary)).await?;
         check_multipart(operation, &parts)?;
         log_prompt(config, text_part(&parts, "prompt"));
         Form::Multipart(parts)

@@ -68,7 +68,9 @@ impl Pool {
         loop {
             let (mut sender, reused) = match self.take() {
                 Some(sender) => (sender, true),
-                None => (self.connect(target).await?, false),
+                // Boxed: connecting is rare, and its state would otherwise make every request's
+                // future (moved whole, more than once) bigger.
+                None => (Box::pin(self.connect(target)).await?, false),
             };
             // A connection whose last body just ended may still be finishing that exchange.
             if let Err(error) = sender.ready().await {
