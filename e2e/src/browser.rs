@@ -257,6 +257,15 @@ impl Browser {
         }
     }
 
+    /// Waits until a generation in the studio shows at least one finished image.
+    pub async fn wait_for_a_done_image(&self, timeout: Duration) {
+        self.wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
+            timeout,
+        )
+        .await;
+    }
+
     /// Polls until `condition` (a JS expression) is truthy.
     pub async fn wait_until_js(&self, expression: &str, timeout: Duration) {
         let started = Instant::now();

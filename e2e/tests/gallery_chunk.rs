@@ -95,11 +95,6 @@ async fn a_gallery_chunk_that_cannot_be_fetched_leaves_a_message_and_a_working_s
     browser.click("#nav-studio").await;
     browser.fill("#prompt", "a lighthouse in fog").await;
     browser.press_ctrl_enter("#prompt").await;
-    browser
-        .wait_until_js(
-            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
-            GENERATION,
-        )
-        .await;
+    browser.wait_for_a_done_image(GENERATION).await;
     browser.close().await;
 }

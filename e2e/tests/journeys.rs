@@ -203,12 +203,7 @@ async fn a_relay_with_access_tokens_asks_for_one_and_then_works() {
         .await;
     browser.fill("#prompt", "a kite over dunes").await;
     browser.click("#generate").await;
-    browser
-        .wait_until_js(
-            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
-            GENERATION,
-        )
-        .await;
+    browser.wait_for_a_done_image(GENERATION).await;
 
     assert!(
         !browser.page_text().await.contains(TOKEN),
@@ -256,12 +251,7 @@ async fn a_daily_budget_asks_before_spending_past_it() {
     browser.click("#generate").await;
     client.get_alert_text().await.expect("asked again");
     client.accept_alert().await.expect("accept");
-    browser
-        .wait_until_js(
-            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
-            GENERATION,
-        )
-        .await;
+    browser.wait_for_a_done_image(GENERATION).await;
     browser.close().await;
 }
 
