@@ -16,6 +16,7 @@ use crate::state::{Draft, GALLERY_DB, Gallery, GalleryView, Jobs, Settings};
 
 #[component]
 pub fn App() -> impl IntoView {
+    storage::browser::mark("app");
     Settings::provide();
     Draft::provide();
     let gallery = Gallery::provide(GALLERY_DB);

@@ -7,8 +7,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use easel::pages::{GalleryPage, Studio};
-use easel::state::{Draft, Gallery, GalleryStatus, GalleryView, JobState, Jobs, Settings};
-use easel::storage::{GalleryDb, NewImage, StorageError, browser};
+use easel::state::{
+    Draft, GALLERY_DB, Gallery, GalleryStatus, GalleryView, JobState, Jobs, Settings,
+};
+use easel::storage::{GalleryDb, NewImage, StorageError, Thumbnail, browser};
 use easel_core::files::dimensions;
 use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, Timing};
 use easel_core::{GenerationRequest, Mode};
@@ -73,8 +75,11 @@ async fn saved_images_reopen_with_the_same_bytes_and_metadata() {
             .await
             .unwrap()
             .expect("a thumbnail");
-        assert_eq!(thumb.type_(), "image/webp");
-        assert!(thumb.size() < blob.size(), "thumbnails are small");
+        assert_eq!(thumb.mime, "image/webp");
+        assert!(
+            f64::from(thumb.bytes.length()) < blob.size(),
+            "thumbnails are small"
+        );
     }
     assert_ne!(listed[0].sha256, listed[1].sha256);
 }
@@ -258,6 +263,14 @@ async fn seed(db_name: &'static str, count: usize) {
         .map(|i| {
             let job = format!("job-{:04}", i / 4);
             let created_ms = 1_800_000_000_000 - (i as u64 / 4) * 1000;
+            // Every other item is stored under a key without a thumbnail (as when making one
+            // failed): the grid shows its full image instead.
+            let with_thumbnail = i % 2 == 0;
+            let hash = if with_thumbnail {
+                hash.clone()
+            } else {
+                format!("{hash}-no-thumbnail")
+            };
             let item = GalleryItem {
                 schema: ITEM_SCHEMA,
                 id: format!("{job}-{}", i % 4),
@@ -288,7 +301,10 @@ async fn seed(db_name: &'static str, count: usize) {
                 hash: hash.clone(),
                 meta: item.to_json(),
                 image: png.clone(),
-                thumb: Some(png.clone()),
+                thumb: with_thumbnail.then(|| Thumbnail {
+                    mime: "image/png".into(),
+                    bytes: Uint8Array::from(&TINY_PNG[..]),
+                }),
             }
         })
         .collect();
@@ -325,6 +341,133 @@ fn mount_gallery_page(
     (root, handle, shared.get().expect("the gallery view"))
 }
 
+/// Runs index.html's inline prelude, as the page does before the app's code arrives.
+fn run_prelude() {
+    let page = include_str!("../index.html");
+    let start = page
+        .find("<script>")
+        .expect("index.html has an inline script")
+        + "<script>".len();
+    let end = start + page[start..].find("</script>").unwrap();
+    js_sys::eval(&page[start..end]).expect("the prelude runs");
+}
+
+/// What the prelude left for the app: `{db, items}` or null.
+async fn prelude_result() -> wasm_bindgen::JsValue {
+    let promise = js_sys::Reflect::get(&web_sys::window().unwrap(), &"easelGallery".into())
+        .unwrap()
+        .dyn_into::<js_sys::Promise>()
+        .expect("the prelude's promise");
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap()
+}
+
+async fn gallery_exists() -> bool {
+    let listing: js_sys::Promise = js_sys::eval("indexedDB.databases()")
+        .unwrap()
+        .unchecked_into();
+    let names = wasm_bindgen_futures::JsFuture::from(listing).await.unwrap();
+    js_sys::Array::from(&names).iter().any(|info| {
+        js_sys::Reflect::get(&info, &"name".into())
+            .unwrap()
+            .as_string()
+            .as_deref()
+            == Some(GALLERY_DB)
+    })
+}
+
+#[wasm_bindgen_test]
+async fn the_page_opens_the_gallery_before_the_app_starts_and_the_app_adopts_it() {
+    let factory = idb::Factory::new().unwrap();
+    factory.delete(GALLERY_DB).unwrap().await.unwrap();
+
+    // A first visit: the prelude finds no gallery and creates none; the app does.
+    run_prelude();
+    assert!(prelude_result().await.is_null());
+    assert!(!gallery_exists().await, "the prelude created nothing");
+    seed(GALLERY_DB, 3).await;
+    assert!(gallery_exists().await);
+
+    // A revisit: the prelude opens the gallery and reads its records.
+    run_prelude();
+    let opened = prelude_result().await;
+    let items = js_sys::Reflect::get(&opened, &"items".into()).unwrap();
+    assert_eq!(js_sys::Array::from(&items).length(), 3);
+    // Emptied through another connection after the prelude read: the app's first listing is
+    // the prelude's, the next one reads anew.
+    {
+        let db = factory.open(GALLERY_DB, None).unwrap().await.unwrap();
+        let tx = db
+            .transaction(&["items"], idb::TransactionMode::ReadWrite)
+            .unwrap();
+        tx.object_store("items")
+            .unwrap()
+            .clear()
+            .unwrap()
+            .await
+            .unwrap();
+        tx.await.unwrap();
+        db.close();
+    }
+    let adopted = GalleryDb::open(GALLERY_DB).await.unwrap();
+    assert_eq!(
+        adopted.list().await.unwrap().len(),
+        3,
+        "the prelude's records"
+    );
+    assert_eq!(adopted.list().await.unwrap().len(), 0, "read anew");
+    assert!(
+        js_sys::Reflect::get(&web_sys::window().unwrap(), &"easelGallery".into())
+            .unwrap()
+            .is_undefined(),
+        "adopted once"
+    );
+    // The adopted connection works for writing too.
+    adopted.add_pending("job-x", "{}").await.unwrap();
+    assert_eq!(adopted.pending().await.unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_thumbnail_saved_as_a_blob_by_an_earlier_version_still_reads() {
+    let db_name = fresh_db_name();
+    seed(db_name, 1).await;
+    let hash = browser::sha256_hex(&Uint8Array::from(&TINY_PNG[..]))
+        .await
+        .unwrap();
+    {
+        // What versions before inline thumbnails stored: the Blob itself.
+        let factory = idb::Factory::new().unwrap();
+        let db = factory.open(db_name, None).unwrap().await.unwrap();
+        let tx = db
+            .transaction(&["thumbs"], idb::TransactionMode::ReadWrite)
+            .unwrap();
+        tx.object_store("thumbs")
+            .unwrap()
+            .put(
+                &blob_of(&TINY_PNG, "image/png"),
+                Some(&wasm_bindgen::JsValue::from_str(&hash)),
+            )
+            .unwrap()
+            .await
+            .unwrap();
+        tx.await.unwrap();
+        db.close();
+    }
+    let thumb = GalleryDb::open(db_name)
+        .await
+        .unwrap()
+        .thumb(&hash)
+        .await
+        .unwrap()
+        .expect("the old thumbnail");
+    assert_eq!(thumb.mime, "image/png");
+    assert_eq!(thumb.bytes.to_vec(), TINY_PNG);
+    let url = String::from(thumb.data_url());
+    assert!(
+        url.starts_with("data:image/png;base64,iVBORw0KGgo"),
+        "{url}"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn the_grid_stays_small_in_the_page_with_a_thousand_images() {
     let db_name = fresh_db_name();
@@ -340,26 +483,33 @@ async fn the_grid_stays_small_in_the_page_with_a_thousand_images() {
             .is_some()
     })
     .await;
-    assert_eq!(
+    // The newest are shown first; the rest are listed right after.
+    wait_until("all 1,000 listed", 20, || {
         root.query_selector("#shown-count")
             .unwrap()
-            .unwrap()
-            .text_content()
-            .unwrap(),
-        "1000 images"
-    );
+            .and_then(|count| count.text_content())
+            .as_deref()
+            == Some("1000 images")
+    })
+    .await;
 
     let scroller: HtmlElement = root
         .query_selector(".gallery-scroll")
         .unwrap()
         .unwrap()
         .unchecked_into();
-    let (mut most_cells, mut most_urls, mut steps) = (0, 0, 0);
+    let (mut most_cells, mut most_urls, mut most_shown, mut steps) = (0, 0, 0, 0);
     loop {
         sleep(30).await;
         let cells = root.query_selector_all(".grid-cell").unwrap().length();
         most_cells = most_cells.max(cells);
         most_urls = most_urls.max(live_object_urls() - live_before);
+        // Thumbnails are data: URLs on their elements, so they leave with the cells.
+        let shown = root
+            .query_selector_all(".grid-cell img.thumb[src^='data:image/png']")
+            .unwrap()
+            .length();
+        most_shown = most_shown.max(shown);
         let before = scroller.scroll_top();
         scroller.set_scroll_top(before + 500);
         steps += 1;
@@ -384,7 +534,16 @@ async fn the_grid_stays_small_in_the_page_with_a_thousand_images() {
     );
     assert!(most_cells <= 120, "cells in the page at once: {most_cells}");
     assert!(most_urls <= 140, "object URLs alive at once: {most_urls}");
-    assert!(most_cells > 0 && most_urls > 0);
+    assert!(
+        most_shown <= most_cells,
+        "thumbnails shown at once: {most_shown}"
+    );
+    assert!(most_cells > 0, "cells were shown");
+    assert!(most_shown > 0, "thumbnails were shown");
+    assert!(
+        most_urls > 0,
+        "full images were shown for items without a thumbnail"
+    );
 
     drop(handle);
     root.remove();
@@ -409,8 +568,10 @@ async fn a_nearly_full_disk_offers_an_export_and_keeping_only_favorites() {
                 .unwrap_or_default()
         }
     };
-    wait_until("the 8 seeded images", 20, || {
-        count() == "8 images" && cells() > 0
+    // The gallery's own reading of the storage estimate comes last when it opens; the
+    // simulated one below must not be overwritten by it.
+    wait_until("the 8 seeded images and the storage estimate", 20, || {
+        count() == "8 images" && cells() > 0 && view.gallery.usage.get_untracked().is_some()
     })
     .await;
     assert!(

@@ -1,8 +1,9 @@
 use easel_core::decimal::px;
 use easel_core::gallery::GalleryItem;
-use leptos::html::Div;
+use leptos::html::{Div, Img};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsValue;
 use web_sys::MouseEvent;
 
 use crate::state::GalleryView;
@@ -151,19 +152,33 @@ fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
     let Some(item) = view.shown.with_untracked(|s| s.get(index).cloned()) else {
         return ().into_any();
     };
-    let thumb = RwSignal::new_local(None::<ObjectUrl>);
+    let img = NodeRef::<Img>::new();
+    // The full image's URL when an item has no thumbnail, revoked with the cell.
+    let full_image = StoredValue::new_local(None::<ObjectUrl>);
     let gallery = view.gallery;
     let hash = item.sha256.clone();
     spawn_local(async move {
         let Ok(db) = gallery.db().await else { return };
-        // Fall back to the full image when an item has no thumbnail.
-        let blob = match db.thumb(&hash).await {
-            Ok(Some(blob)) => Some(blob),
-            _ => db.image(&hash).await.ok().flatten(),
+        let src = match db.thumb(&hash).await {
+            // Set on the element and not kept here: the page holds only what is on screen.
+            Ok(Some(thumb)) => JsValue::from(thumb.data_url()),
+            _ => {
+                let blob = db.image(&hash).await.ok().flatten();
+                let Some(url) = blob.and_then(|b| ObjectUrl::from_blob(&b).ok()) else {
+                    return;
+                };
+                let src = JsValue::from_str(url.as_str());
+                // The cell may have left the screen while loading: then the URL is dropped
+                // (revoked) here.
+                if full_image.try_set_value(Some(url)).is_some() {
+                    return;
+                }
+                src
+            }
         };
-        if let Some(url) = blob.and_then(|b| ObjectUrl::from_blob(&b).ok()) {
-            // The cell may have left the screen while loading: then the URL is dropped here.
-            let _ = thumb.try_set(Some(url));
+        if let Some(Some(img)) = img.try_get_untracked() {
+            // A JS string set as is: a thumbnail's data URL is not copied into the app.
+            let _ = js_sys::Reflect::set(&img, &JsValue::from_str("src"), &src);
         }
     });
     let id = item.id.clone();
@@ -179,9 +194,7 @@ fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
             style:width=move || px(size.get()) style:height=move || px(size.get())
             data-id=id.clone()>
             <button type="button" class="cell-open" on:click=on_click aria-label=format!("Open: {}", item.prompt)>
-                {move || thumb.with(|t| t.as_ref().map(|url| view! {
-                    <img class="thumb" src=url.as_str().to_owned() alt="" decoding="async" />
-                }))}
+                <img class="thumb" node_ref=img alt="" decoding="async" />
             </button>
             <input type="checkbox" class="cell-select" aria-label="Select"
                 prop:checked=move || selected.get()

@@ -69,6 +69,9 @@ pub fn GalleryToolbar() -> impl IntoView {
             <button type="button" id="select-all" on:click=move |_| view.select_all_shown()>"Select all shown"</button>
             <span class="hint count" id="shown-count">
                 {move || {
+                    if !view.gallery.listed.get() {
+                        return "Counting…".to_owned();
+                    }
                     let shown = view.shown.with(Vec::len);
                     // Deleted images waiting out their undo window no longer count.
                     let all = view.gallery.items.with(Vec::len).saturating_sub(view.deleting.with(Vec::len));

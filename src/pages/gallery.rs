@@ -6,6 +6,7 @@ use crate::state::{GalleryStatus, GalleryTransfer, GalleryView};
 /// Every stored image: search, filter, select, open.
 #[component]
 pub fn GalleryPage() -> impl IntoView {
+    crate::storage::browser::mark("gallery-page");
     let view = expect_context::<GalleryView>();
     let gallery = view.gallery;
     GalleryTransfer::provide(view);

@@ -9,7 +9,15 @@ use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::storage::{GalleryDb, NewImage, StorageError, StoredItem, browser};
+use crate::storage::{GalleryDb, ItemRecord, NewImage, StorageError, StoredItem, browser};
+
+/// Items listed before the grid is first shown: more than the first screen and its overscan
+/// hold on a 4K screen. The rest are read after that screen is painted.
+const FIRST_SCREEN: usize = 120;
+/// Items read per task after the first screen, so thumbnails and input are served between.
+const READ_SLICE: usize = 250;
+/// The longest the rest of the list waits for the browser to be idle.
+const IDLE_TIMEOUT_MS: u32 = 200;
 
 /// The database name of the app's own gallery.
 pub const GALLERY_DB: &str = "easel-gallery";
@@ -30,6 +38,8 @@ pub struct Gallery {
     /// Every stored item, in no particular order.
     pub items: RwSignal<Vec<GalleryItem>>,
     pub status: RwSignal<GalleryStatus>,
+    /// Whether `items` holds every stored item yet (the newest come first, see `reload`).
+    pub listed: RwSignal<bool>,
     /// `(used, quota)` bytes of this site's storage, when known.
     pub usage: RwSignal<Option<(f64, f64)>>,
     /// Whether the browser agreed to keep the gallery under storage pressure.
@@ -39,13 +49,18 @@ pub struct Gallery {
 impl Gallery {
     /// Opens the gallery database `name` and loads the item list.
     pub fn provide(name: &'static str) -> Gallery {
-        let open: OpenDb = async move { GalleryDb::open(name).await.map(Rc::new) }
-            .boxed_local()
-            .shared();
+        let open: OpenDb = async move {
+            let db = GalleryDb::open(name).await.map(Rc::new);
+            browser::mark("gallery-open");
+            db
+        }
+        .boxed_local()
+        .shared();
         let gallery = Gallery {
             db: StoredValue::new_local(open),
             items: RwSignal::new(Vec::new()),
             status: RwSignal::new(GalleryStatus::Loading),
+            listed: RwSignal::new(false),
             usage: RwSignal::new(None),
             persisted: RwSignal::new(None),
         };
@@ -70,25 +85,51 @@ impl Gallery {
         self.db.with_value(Clone::clone).await
     }
 
-    /// Reads the item list from the database again.
-    pub async fn reload(&self) {
-        // A record this version cannot read is skipped, not fatal: it stays stored.
-        let listed = match self.db().await {
-            Ok(db) => db.list_map(|s| GalleryItem::from_json(&s.meta).ok()).await,
+    /// Reads the item list from the database: the newest [`FIRST_SCREEN`] items at once, so the
+    /// grid can show them, and the rest after the browser has painted them.
+    async fn reload(&self) {
+        let records = match self.db().await {
+            Ok(db) => db.records().await,
             Err(e) => Err(e),
         };
-        match listed {
-            Ok(items) => {
-                let has_items = !items.is_empty();
-                self.items.set(items);
-                self.status.set(GalleryStatus::Ready);
-                if has_items {
-                    // Asking again is free and tells whether the browser keeps the gallery.
-                    self.persisted
-                        .set(Some(browser::request_persistence().await));
-                }
+        let records = match records {
+            Ok(records) => records,
+            Err(e) => {
+                self.status.set(GalleryStatus::Unavailable(e.to_string()));
+                self.refresh_usage().await;
+                return;
             }
-            Err(e) => self.status.set(GalleryStatus::Unavailable(e.to_string())),
+        };
+        // A record this version cannot read is skipped, not fatal: it stays stored.
+        let read = |record: &ItemRecord| {
+            record
+                .stored()
+                .and_then(|s| GalleryItem::from_json(&s.meta).ok())
+        };
+        let first = FIRST_SCREEN.min(records.len());
+        // Room for all from the start: growing the list would need it twice in memory.
+        let mut items = Vec::with_capacity(records.len());
+        items.extend(records[..first].iter().filter_map(read));
+        self.items.set(items);
+        self.listed.set(first == records.len());
+        self.status.set(GalleryStatus::Ready);
+        browser::mark("gallery-first-screen");
+        if first < records.len() {
+            // Each slice when the browser is idle: the first screen and its thumbnails first.
+            // Anything saved meanwhile has a new id, so nothing is listed twice.
+            for slice in records[first..].chunks(READ_SLICE) {
+                browser::when_idle(IDLE_TIMEOUT_MS).await;
+                self.items
+                    .update_untracked(|all| all.extend(slice.iter().filter_map(read)));
+            }
+            self.items.notify();
+            self.listed.set(true);
+        }
+        browser::mark("gallery-listed");
+        if !records.is_empty() {
+            // Asking again is free and tells whether the browser keeps the gallery.
+            self.persisted
+                .set(Some(browser::request_persistence().await));
         }
         self.refresh_usage().await;
     }

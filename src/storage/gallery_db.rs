@@ -1,21 +1,27 @@
 //! The gallery in IndexedDB. Three object stores:
 //! - `items`: one record per image: `{id, job, created, hash, meta}` where `meta` is the item's
 //!   metadata as JSON (its schema is `easel_core::gallery`); indexed by `hash` and `created`.
-//! - `images` and `thumbs`: Blobs keyed by content hash (SHA-256), so identical images are
-//!   stored once however many items show them.
+//! - `images`: Blobs keyed by content hash (SHA-256), so identical images are stored once
+//!   however many items show them.
+//! - `thumbs`: thumbnails keyed by the same hash, as `{type, bytes}` (a `Uint8Array`): a few KB
+//!   read with the record rather than a Blob's separate file (galleries saved before this was
+//!   so hold Blobs there, which are still read).
 //! - `pending`: jobs sent but not finished, keyed by job id, so a reload can show them as
 //!   interrupted.
 //!
 //! A save is one transaction across the stores: on a quota error nothing is half-written.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use idb::{
     Database, DatabaseEvent, Factory, IndexParams, KeyPath, ObjectStoreParams, TransactionMode,
 };
-use js_sys::{Object, Reflect};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Blob, DomException};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, DomException, IdbDatabase};
+
+use super::browser::Thumbnail;
 
 /// Bumped with each schema change; `upgrade` migrates from every older version.
 const SCHEMA_VERSION: u32 = 1;
@@ -68,7 +74,22 @@ pub struct NewImage {
     /// The item's metadata as JSON.
     pub meta: String,
     pub image: Blob,
-    pub thumb: Option<Blob>,
+    pub thumb: Option<Thumbnail>,
+}
+
+/// An item's record as the database returned it, not yet read.
+pub struct ItemRecord(JsValue);
+
+impl ItemRecord {
+    /// Its key fields and metadata; `None` for a record this version cannot read (it stays
+    /// stored).
+    pub fn stored(&self) -> Option<StoredItem> {
+        Some(StoredItem {
+            id: text(&self.0, "id")?,
+            hash: text(&self.0, "hash")?,
+            meta: text(&self.0, "meta")?,
+        })
+    }
 }
 
 /// A stored item's key fields and metadata JSON.
@@ -84,11 +105,33 @@ pub struct GalleryDb {
     /// A failure the next write reports instead of writing: lets tests and fault drills
     /// exercise the full-disk path for real, end to end.
     injected: Cell<Option<StorageError>>,
+    /// The item records index.html's prelude read before the app started: the first
+    /// listing uses them instead of reading again.
+    prefetched: RefCell<Option<Array>>,
 }
+
+/// The global where index.html's prelude leaves a promise of the gallery it opened early:
+/// `{db, items}` (items null when they could not be read), or null.
+const PRELUDE: &str = "easelGallery";
+/// The database the prelude opens: the app's own gallery (`state::GALLERY_DB`).
+const PRELUDE_DB: &str = "easel-gallery";
 
 impl GalleryDb {
     /// Opens (creating or migrating) the gallery database.
     pub async fn open(name: &str) -> Result<GalleryDb, StorageError> {
+        if name == PRELUDE_DB
+            && let Some((db, items)) = take_prelude().await
+        {
+            // A gallery of an older schema is migrated by the regular open below.
+            if db.version().ok() == Some(SCHEMA_VERSION) {
+                return Ok(GalleryDb {
+                    db,
+                    injected: Cell::new(None),
+                    prefetched: RefCell::new(items),
+                });
+            }
+            db.close();
+        }
         let factory = Factory::new().map_err(|e| StorageError::Unavailable(e.to_string()))?;
         let mut request = factory
             .open(name, Some(SCHEMA_VERSION))
@@ -105,6 +148,7 @@ impl GalleryDb {
         Ok(GalleryDb {
             db,
             injected: Cell::new(None),
+            prefetched: RefCell::new(None),
         })
     }
 
@@ -131,7 +175,7 @@ impl GalleryDb {
                 blobs.put(&image.image, Some(&key))?.await?;
             }
             if let Some(thumb) = &image.thumb {
-                thumbs.put(thumb, Some(&key))?.await?;
+                thumbs.put(&thumb_record(thumb)?, Some(&key))?.await?;
             }
             items.put(&item_record(image)?, None)?.await?;
         }
@@ -143,38 +187,72 @@ impl GalleryDb {
         }
     }
 
-    /// Every item's key fields and metadata, in no particular order.
+    /// Every item's key fields and metadata, newest first.
     pub async fn list(&self) -> Result<Vec<StoredItem>, StorageError> {
-        self.list_map(Some).await
+        Ok(self
+            .records()
+            .await?
+            .iter()
+            .filter_map(ItemRecord::stored)
+            .collect())
     }
 
-    /// Every item through `convert`, one at a time: each record's text is dropped as soon as
-    /// it is converted, so a large gallery never holds all of its JSON and all of its parsed
-    /// items at once (wasm memory keeps its high-water mark).
-    pub async fn list_map<T>(
-        &self,
-        mut convert: impl FnMut(StoredItem) -> Option<T>,
-    ) -> Result<Vec<T>, StorageError> {
-        let tx = self.db.transaction(&[ITEMS], TransactionMode::ReadOnly)?;
-        let values = tx.object_store(ITEMS)?.get_all(None, None)?.await?;
-        Ok(values
-            .iter()
-            .filter_map(|value| {
-                convert(StoredItem {
-                    id: text(value, "id")?,
-                    hash: text(value, "hash")?,
-                    meta: text(value, "meta")?,
-                })
+    /// Every item record, newest first. Reading them is quick; turning one into a
+    /// [`StoredItem`] copies its text out of the browser and is what costs time with
+    /// thousands, so callers convert the first screen's first.
+    pub async fn records(&self) -> Result<Vec<ItemRecord>, StorageError> {
+        let values: Vec<JsValue> = match self.prefetched.take() {
+            Some(records) => records.iter().collect(),
+            None => {
+                let tx = self.db.transaction(&[ITEMS], TransactionMode::ReadOnly)?;
+                tx.object_store(ITEMS)?.get_all(None, None)?.await?
+            }
+        };
+        super::browser::mark("gallery-read");
+        let mut records: Vec<(f64, ItemRecord)> = values
+            .into_iter()
+            .map(|value| {
+                let created = Reflect::get(&value, &JsValue::from_str("created"))
+                    .ok()
+                    .and_then(|c| c.as_f64())
+                    .unwrap_or(0.0);
+                (created, ItemRecord(value))
             })
-            .collect())
+            .collect();
+        records.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(records.into_iter().map(|(_, record)| record).collect())
     }
 
     pub async fn image(&self, hash: &str) -> Result<Option<Blob>, StorageError> {
         self.blob(IMAGES, hash).await
     }
 
-    pub async fn thumb(&self, hash: &str) -> Result<Option<Blob>, StorageError> {
-        self.blob(THUMBS, hash).await
+    pub async fn thumb(&self, hash: &str) -> Result<Option<Thumbnail>, StorageError> {
+        let tx = self.db.transaction(&[THUMBS], TransactionMode::ReadOnly)?;
+        let Some(value) = tx
+            .object_store(THUMBS)?
+            .get(JsValue::from_str(hash))?
+            .await?
+        else {
+            return Ok(None);
+        };
+        if let Some(blob) = value.dyn_ref::<Blob>() {
+            // Saved before thumbnails were stored inline.
+            let bytes = JsFuture::from(blob.array_buffer())
+                .await
+                .map_err(|e| StorageError::Failed(format!("{e:?}")))?;
+            return Ok(Some(Thumbnail {
+                mime: blob.type_(),
+                bytes: Uint8Array::new(&bytes),
+            }));
+        }
+        let bytes = Reflect::get(&value, &JsValue::from_str("bytes"))
+            .ok()
+            .and_then(|b| b.dyn_into::<Uint8Array>().ok());
+        Ok(bytes.map(|bytes| Thumbnail {
+            mime: text(&value, "type").unwrap_or_default(),
+            bytes,
+        }))
     }
 
     async fn blob(&self, store: &str, hash: &str) -> Result<Option<Blob>, StorageError> {
@@ -265,6 +343,27 @@ impl GalleryDb {
     }
 }
 
+/// Takes (once) what index.html's prelude opened and read, if it succeeded.
+async fn take_prelude() -> Option<(Database, Option<Array>)> {
+    let window = web_sys::window()?;
+    let promise = Reflect::get(&window, &JsValue::from_str(PRELUDE)).ok()?;
+    let promise: Promise = promise.dyn_into().ok()?;
+    // Only the first open adopts it: a later one (after a failure) opens anew.
+    Reflect::set(&window, &JsValue::from_str(PRELUDE), &JsValue::UNDEFINED).ok()?;
+    let opened = JsFuture::from(promise).await.ok()?;
+    if opened.is_null() || opened.is_undefined() {
+        return None;
+    }
+    let db: IdbDatabase = Reflect::get(&opened, &JsValue::from_str("db"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let items = Reflect::get(&opened, &JsValue::from_str("items"))
+        .ok()
+        .and_then(|items| items.dyn_into::<Array>().ok());
+    Some((Database::from(db), items))
+}
+
 /// Creates or migrates the stores from `old` to `SCHEMA_VERSION`.
 fn upgrade(db: &Database, old: u32) {
     if old < 1 {
@@ -296,6 +395,13 @@ fn item_record(image: &NewImage) -> Result<JsValue, StorageError> {
     set(&record, "hash", &JsValue::from_str(&image.hash))?;
     set(&record, "meta", &JsValue::from_str(&image.meta))?;
     Ok(record.into())
+}
+
+fn thumb_record(thumb: &Thumbnail) -> Result<JsValue, StorageError> {
+    let record: JsValue = Object::new().into();
+    set(&record, "type", &JsValue::from_str(&thumb.mime))?;
+    set(&record, "bytes", &thumb.bytes)?;
+    Ok(record)
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), StorageError> {

@@ -8,7 +8,8 @@ mod object_url;
 mod preferences;
 
 pub use archive::{ArchiveError, ImportReport, export_zip, import_zip};
+pub use browser::Thumbnail;
 pub use download::{file_for_download, save_as};
-pub use gallery_db::{GalleryDb, NewImage, StorageError, StoredItem};
+pub use gallery_db::{GalleryDb, ItemRecord, NewImage, StorageError, StoredItem};
 pub use object_url::ObjectUrl;
 pub use preferences::{load_json, load_text, remove, save_json, save_text};

@@ -60,7 +60,14 @@ const [key, done] = [arguments[0], arguments[arguments.length - 1]];
 const poll = () => {
   const b = window.__bench;
   if (b && b[key] !== null) {
-    done({ started: b.started, grid: b.grid, firstRow: b.firstRow, empty: b.empty });
+    // The app's own marks (`easel:*`) and when each script and wasm file had arrived.
+    const marks = performance.getEntriesByType('mark')
+      .filter(m => m.name.startsWith('easel:'))
+      .map(m => [m.name.slice(6), m.startTime]);
+    const files = performance.getEntriesByType('resource')
+      .filter(r => /\.(js|wasm)$/.test(r.name))
+      .map(r => [r.name.split('/').pop(), r.responseEnd]);
+    done({ started: b.started, grid: b.grid, firstRow: b.firstRow, empty: b.empty, marks, files });
   } else {
     setTimeout(poll, 5);
   }
@@ -107,6 +114,10 @@ pub struct Run {
     pub wasm_bytes: f64,
     /// DOM nodes (shows the virtualization: not 1,000 cells).
     pub dom_nodes: f64,
+    /// Where the load time went: the app's start-up marks (`easel:<name>`, see
+    /// `storage::browser::mark`) and the arrival of each script and wasm file, in ms since
+    /// navigation start.
+    pub phases: Vec<(String, f64)>,
     pub scroll: Option<Scroll>,
 }
 
@@ -206,7 +217,16 @@ pub async fn prepare(
         .unwrap_or("unknown")
         .to_owned();
     browser.goto(&relay.at("/gallery")).await;
-    wait(&browser, "empty").await;
+    // A profile seeded by an earlier run shows its images; a new one, the empty gallery.
+    wait(
+        &browser,
+        if archive.is_none() && images > 0 {
+            "firstRow"
+        } else {
+            "empty"
+        },
+    )
+    .await;
     let Some(archive) = archive else {
         browser.close().await;
         return Prepared {
@@ -270,7 +290,7 @@ pub async fn prepare(
 /// milestones, the heap, and (when the gallery has `images`) frame times while scrolling.
 pub async fn measure(relay: &Relay, profile: &Path, images: usize) -> Run {
     let browser = open(profile).await;
-    browser.goto(&relay.at(&revisit_path())).await;
+    browser.goto(&relay.at("/gallery")).await;
     let milestones = wait(&browser, if images > 0 { "firstRow" } else { "empty" }).await;
     let number = |key: &str| milestones[key].as_f64().unwrap_or(f64::NAN);
     let loaded_ms = number(if images > 0 { "firstRow" } else { "empty" });
@@ -284,7 +304,22 @@ pub async fn measure(relay: &Relay, profile: &Path, images: usize) -> Run {
     tokio::time::sleep(SETTLE).await;
 
     let loaded = heap(&browser).await;
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    for (key, label) in [("marks", ""), ("files", "arrived: ")] {
+        for entry in milestones[key].as_array().into_iter().flatten() {
+            if let (Some(name), Some(at)) = (entry[0].as_str(), entry[1].as_f64()) {
+                let name = if label.is_empty() {
+                    name.to_owned()
+                } else {
+                    phase_name(name)
+                };
+                phases.push((format!("{label}{name}"), at));
+            }
+        }
+    }
+    phases.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut run = Run {
+        phases,
         started_ms: number("started"),
         grid_ms: number("grid"),
         loaded_ms,
@@ -354,13 +389,25 @@ async fn heap(browser: &Browser) -> Heap {
     }
 }
 
-/// `/gallery` under a URL this profile has not cached. A revisit of the cached page itself is
-/// a conditional request, and the relay answers its 304 with the data policy
-/// (`Content-Security-Policy: default-src 'none'`, relay/src/lib.rs), which Chromium merges
-/// into the cached page: the app is then blocked from starting. A new query string keeps
-/// every hashed asset cached as on a real revisit and costs one 1 kB page instead of a 304.
-fn revisit_path() -> String {
-    format!("/gallery?visit={}", crate::seed::unix_ms())
+/// A file's name without the content hash that changes with every build, so that runs of
+/// different builds line up: `split_easel_gallery-1a2b3c4d5e6f7a8b.wasm` →
+/// `split_easel_gallery.wasm`, `easel-1a2b3c4d5e6f7a8b_bg.wasm` → `easel_bg.wasm`.
+fn phase_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(dash) = rest.find('-') {
+        let after = &rest[dash + 1..];
+        let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..dash]);
+        if hex >= 8 {
+            rest = &after[hex..];
+        } else {
+            out.push('-');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Waits for the probe's milestone `key` ("firstRow" or "empty"); returns every milestone.
@@ -392,5 +439,20 @@ mod tests {
         assert_eq!(percentile(&values, 100.0), 20.0);
         assert_eq!(percentile(&[7.0], 95.0), 7.0);
         assert_eq!(percentile(&[], 95.0), 0.0);
+    }
+
+    #[test]
+    fn phase_names_drop_build_hashes() {
+        use super::phase_name;
+        assert_eq!(
+            phase_name("split_easel_gallery-1a2b3c4d5e6f7a8b.wasm"),
+            "split_easel_gallery.wasm"
+        );
+        assert_eq!(
+            phase_name("easel-3f9e1c0b7a6d5e4f_bg.wasm"),
+            "easel_bg.wasm"
+        );
+        assert_eq!(phase_name("index-x.js"), "index-x.js");
+        assert_eq!(phase_name("chunk_3-deadbeef.wasm"), "chunk_3.wasm");
     }
 }

@@ -59,6 +59,60 @@ fn median_of(runs: &[Run], field: impl Fn(&Run) -> f64) -> f64 {
     median(runs.iter().map(field))
 }
 
+/// Each phase's median time over the runs that reached it, earliest first.
+fn phase_medians(runs: &[Run]) -> Vec<(String, f64)> {
+    let mut names: Vec<&str> = Vec::new();
+    for run in runs {
+        for (name, _) in &run.phases {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    let mut phases: Vec<(String, f64)> = names
+        .into_iter()
+        .map(|name| {
+            let at = median(runs.iter().flat_map(|r| {
+                r.phases
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, at)| *at)
+            }));
+            (name.to_owned(), at)
+        })
+        .collect();
+    phases.sort_by(|a, b| a.1.total_cmp(&b.1));
+    phases
+}
+
+/// The phases of both kinds of visit side by side, as Markdown table rows.
+fn phase_rows(empty: &[Run], gallery: &[Run]) -> String {
+    let (empty, gallery) = (phase_medians(empty), phase_medians(gallery));
+    let cell = |phases: &[(String, f64)], name: &str| {
+        phases
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("–".to_owned(), |(_, at)| format!("{at:.0}"))
+    };
+    gallery
+        .iter()
+        .map(|(name, _)| name)
+        .chain(
+            empty
+                .iter()
+                .map(|(name, _)| name)
+                .filter(|n| gallery.iter().all(|(g, _)| g != *n)),
+        )
+        .map(|name| {
+            format!(
+                "| {name} | {} | {} |\n",
+                cell(&empty, name),
+                cell(&gallery, name)
+            )
+        })
+        .collect()
+}
+
 fn scroll_median(runs: &[Run], field: impl Fn(&Scroll) -> f64) -> f64 {
     median(runs.iter().filter_map(|r| r.scroll.as_ref()).map(field))
 }
@@ -114,7 +168,7 @@ pub fn write(results: &Results, dir: &Path) {
          PNG images of {size} ({generations} generations of up to {per_job}) from the offline \
          generator ({image_mb:.1} MB), imported through the gallery's *Import ZIP* \
          ({archive_mb:.1} MB archive, {import:.0} s). Every run is a new Chromium on the same \
-         profile navigating to `/gallery` (with a new query string each time, see Method); \
+         profile navigating to `/gallery`; \
          medians of {runs} runs. The empty-gallery baseline is \
          measured the same way on a fresh profile.\n\n\
          ## Goals\n\n| goal | median | met |\n|---|---:|:---:|\n\
@@ -220,6 +274,19 @@ pub fn write(results: &Results, dir: &Path) {
     );
 
     md += &format!(
+        "## Where the time goes (medians, ms since navigation start)\n\n\
+         | phase | empty | {} images |\n|---|---:|---:|\n{}\n\
+         *arrived* is a file's `responseEnd` (from the HTTP cache on these visits); the other \
+         rows are the app's marks: `app` the app's first line, `gallery-open` the database \
+         open (started by index.html before the app's code arrives), `gallery-read` every \
+         record read, `gallery-first-screen` the newest records parsed for the first screen, \
+         `gallery-page` the gallery page's code loaded and its view built, `gallery-listed` \
+         the rest parsed after the first screen was painted.\n\n",
+        seeded.images,
+        phase_rows(empty, gallery),
+    );
+
+    md += &format!(
         "## Method\n\n\
          - Times are `performance.now()` in the page (milliseconds since navigation start), noted \
          by a script installed with `Page.addScriptToEvaluateOnNewDocument` that watches the DOM \
@@ -227,10 +294,8 @@ pub fn write(results: &Results, dir: &Path) {
          shown* the first `.grid-row` in the page (items listed, thumbnails not yet), *first \
          row* the moment every `img.thumb` of the first `.grid-row` is complete with a \
          `naturalWidth`.\n\
-         - Each measured visit opens `/gallery?visit=<time>`: the assets come from the HTTP \
-         cache as on any revisit, but the page itself is fetched anew, because the relay answers \
-         a revalidation of the cached page (304) with `Content-Security-Policy: default-src \
-         'none'`, which Chromium applies to the cached page, and the app does not start.\n\
+         - Each measured visit is a revisit of `/gallery`: the page is revalidated (304) and \
+         every hashed asset comes from the HTTP cache.\n\
          - Heap: one second after load, after a forced garbage collection \
          (`HeapProfiler.collectGarbage`): `JSHeapUsedSize` from `Performance.getMetrics`, plus the \
          wasm module's linear memory (`memory.buffer.byteLength`, which grows and never shrinks). \
@@ -255,6 +320,11 @@ pub fn write(results: &Results, dir: &Path) {
             "wasm_memory_bytes": run.wasm_bytes,
             "dom_nodes": run.dom_nodes,
         });
+        value["phases"] = run
+            .phases
+            .iter()
+            .map(|(name, at)| json!([name, round(*at)]))
+            .collect();
         if run.grid_ms.is_finite() {
             value["grid_ms"] = json!(round(run.grid_ms));
         }

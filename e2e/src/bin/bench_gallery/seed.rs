@@ -65,6 +65,36 @@ pub struct Seeded {
     pub image_bytes: u64,
     pub archive_bytes: u64,
     pub generate_secs: f64,
+    /// Choosing the archive → the gallery's import report.
+    pub import_secs: f64,
+}
+
+impl Seeded {
+    /// What an earlier run recorded about the gallery it seeded (see `EASEL_BENCH_WORK`).
+    pub fn read(path: &Path) -> Option<Seeded> {
+        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        Some(Seeded {
+            images: value["images"].as_u64()? as usize,
+            generations: value["generations"].as_u64()? as usize,
+            image_bytes: value["image_bytes"].as_u64()?,
+            archive_bytes: value["archive_bytes"].as_u64()?,
+            generate_secs: value["generate_secs"].as_f64()?,
+            import_secs: value["import_secs"].as_f64()?,
+        })
+    }
+
+    pub fn write(&self, path: &Path) {
+        let value = serde_json::json!({
+            "images": self.images,
+            "generations": self.generations,
+            "image_bytes": self.image_bytes,
+            "archive_bytes": self.archive_bytes,
+            "generate_secs": self.generate_secs,
+            "import_secs": self.import_secs,
+        });
+        std::fs::write(path, value.to_string())
+            .unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
+    }
 }
 
 /// Asks the relay at `relay` for `count` images and writes them, as an export, to `zip_path`.
@@ -112,6 +142,7 @@ pub fn export_zip(relay: SocketAddr, count: usize, zip_path: &Path) -> Seeded {
         image_bytes: images.iter().map(|i| i.bytes.len() as u64).sum(),
         archive_bytes,
         generate_secs,
+        import_secs: 0.0,
     }
 }
 
