@@ -29,6 +29,8 @@ const ITEMS: &str = "items";
 const IMAGES: &str = "images";
 const THUMBS: &str = "thumbs";
 const PENDING: &str = "pending";
+/// The index of `items` by creation time (the prelude in index.html reads through it too).
+const CREATED: &str = "created";
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {
@@ -201,26 +203,19 @@ impl GalleryDb {
     /// [`StoredItem`] copies its text out of the browser and is what costs time with
     /// thousands, so callers convert the first screen's first.
     pub async fn records(&self) -> Result<Vec<ItemRecord>, StorageError> {
+        // Read through the `created` index: oldest first, so reversed.
         let values: Vec<JsValue> = match self.prefetched.take() {
             Some(records) => records.iter().collect(),
             None => {
                 let tx = self.db.transaction(&[ITEMS], TransactionMode::ReadOnly)?;
-                tx.object_store(ITEMS)?.get_all(None, None)?.await?
+                tx.object_store(ITEMS)?
+                    .index(CREATED)?
+                    .get_all(None, None)?
+                    .await?
             }
         };
         super::browser::mark("gallery-read");
-        let mut records: Vec<(f64, ItemRecord)> = values
-            .into_iter()
-            .map(|value| {
-                let created = Reflect::get(&value, &JsValue::from_str("created"))
-                    .ok()
-                    .and_then(|c| c.as_f64())
-                    .unwrap_or(0.0);
-                (created, ItemRecord(value))
-            })
-            .collect();
-        records.sort_by(|a, b| b.0.total_cmp(&a.0));
-        Ok(records.into_iter().map(|(_, record)| record).collect())
+        Ok(values.into_iter().rev().map(ItemRecord).collect())
     }
 
     pub async fn image(&self, hash: &str) -> Result<Option<Blob>, StorageError> {
@@ -376,7 +371,7 @@ fn upgrade(db: &Database, old: u32) {
                 Some(IndexParams::new()),
             );
             let _ = items.create_index(
-                "created",
+                CREATED,
                 KeyPath::new_single("created"),
                 Some(IndexParams::new()),
             );
