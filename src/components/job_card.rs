@@ -105,11 +105,11 @@ pub fn JobCard(job: Job) -> impl IntoView {
             .into_any(),
             JobState::Failed(failure) => view! { <FailureNote failure job=job.clone() /> }.into_any(),
             JobState::Interrupted => {
-                let request = job.request.clone();
+                let job = job.clone();
                 view! {
                     <p class="interrupted">"Interrupted: the page was closed or reloaded before the answer arrived."</p>
                     <button type="button" class="retry"
-                        on:click=move |_| jobs.start(request.clone(), settings.backend())>"Retry"</button>
+                        on:click=move |_| jobs.again(&job, settings.backend())>"Retry"</button>
                 }
                 .into_any()
             }
@@ -173,7 +173,6 @@ fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
     if let Some(id) = &failure.request_id {
         status.push_str(&format!(" · request id {id}"));
     }
-    let request = job.request.clone();
     let retry = failure.may_succeed_unchanged();
     view! {
         <div class="job-error" role="alert">
@@ -182,7 +181,7 @@ fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
             <p class="hint error-status">{status}</p>
             {retry.then(|| view! {
                 <button type="button" class="retry"
-                    on:click=move |_| jobs.start(request.clone(), settings.backend())>"Try again"</button>
+                    on:click=move |_| jobs.again(&job, settings.backend())>"Try again"</button>
             })}
         </div>
     }
