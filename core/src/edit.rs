@@ -162,8 +162,8 @@ pub fn check_edit(
     Ok(())
 }
 
-/// Checks the source image of a variation for `model`.
-pub fn check_variation(model: &str, image: Option<&InputImage>) -> Result<(), EditError> {
+/// Checks the source image of a variation for `model` (exactly one).
+pub fn check_variation(model: &str, images: &[InputImage]) -> Result<(), EditError> {
     if !makes_variations(model) {
         return Err(EditError::ModelCannotVary {
             model: model.to_owned(),
@@ -174,8 +174,7 @@ pub fn check_variation(model: &str, image: Option<&InputImage>) -> Result<(), Ed
         square_png_only: model == "dall-e-2",
         max_bytes: SMALL_PNG_MAX_BYTES,
     };
-    let images: Vec<InputImage> = image.copied().into_iter().collect();
-    check_images(model, limits, &images).map(|_| ())
+    check_images(model, limits, images).map(|_| ())
 }
 
 fn check_images(
@@ -781,23 +780,26 @@ mod tests {
 
     #[test]
     fn variation_inputs() {
-        assert_eq!(
-            check_variation("dall-e-2", Some(&png(256, 256, 10))),
-            Ok(())
-        );
-        assert_eq!(check_variation("dall-e-2", None), Err(EditError::NoImage));
+        assert_eq!(check_variation("dall-e-2", &[png(256, 256, 10)]), Ok(()));
+        assert_eq!(check_variation("dall-e-2", &[]), Err(EditError::NoImage));
         assert!(matches!(
-            check_variation("gpt-image-2", Some(&png(256, 256, 10))),
+            check_variation("gpt-image-2", &[png(256, 256, 10)]),
             Err(EditError::ModelCannotVary { .. })
         ));
         assert!(matches!(
-            check_variation("dall-e-2", Some(&png(256, 128, 10))),
+            check_variation("dall-e-2", &[png(256, 128, 10)]),
             Err(EditError::NotSquare { .. })
         ));
         assert!(matches!(
-            check_variation("dall-e-2", Some(&png(256, 256, SMALL_PNG_MAX_BYTES))),
+            check_variation("dall-e-2", &[png(256, 256, SMALL_PNG_MAX_BYTES)]),
             Err(EditError::TooBig { .. })
         ));
+        assert_eq!(
+            check_variation("dall-e-2", &[png(256, 256, 10), png(256, 256, 10)])
+                .unwrap_err()
+                .to_string(),
+            "dall-e-2 takes at most 1 image at once; 2 are chosen."
+        );
     }
 
     #[test]

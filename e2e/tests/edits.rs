@@ -200,6 +200,16 @@ async fn an_edit_changes_only_the_painted_region() {
     browser
         .wait_for_text(".made-from", "a quiet harbour at noon", WAIT)
         .await;
+
+    // Back on the editor, on a phone-sized window: a look for people (saved, not asserted).
+    browser.client().back().await.expect("back to the editor");
+    browser.wait_for("#mask-canvas", WAIT).await;
+    browser
+        .client()
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    browser.screenshot("edit-phone").await;
     browser.close().await;
     drop(relay);
 }

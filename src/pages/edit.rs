@@ -250,7 +250,7 @@ pub fn EditPage() -> impl IntoView {
         }
         let checked = match current {
             Mode::Edit => edit::check_edit(&id, &request.prompt, &infos, None),
-            Mode::Variations => edit::check_variation(&id, infos.first()),
+            Mode::Variations => edit::check_variation(&id, &infos),
         };
         if let Err(why) = checked {
             problem.set(Some(why.to_string()));
@@ -361,7 +361,8 @@ pub fn EditPage() -> impl IntoView {
                             }.into_any(),
                             (None, _) => view! {
                                 <div class="drop-zone">
-                                    <p>"Drop images here, paste one, or choose files."</p>
+                                    <p>"Drop images here, paste one, or "
+                                        <label for="edit-files" class="button">"choose files"</label></p>
                                     <p class="hint">"Or open an image in the gallery and choose Edit or Variations."</p>
                                 </div>
                             }.into_any(),
@@ -388,6 +389,9 @@ pub fn EditPage() -> impl IntoView {
                             <SourceCard source sources />
                         </For>
                     </ol>
+                    <Show when=move || mode.get() == Mode::Variations>
+                        <p class="hint">"Variations are made by dall-e-2, on servers that still offer it. They need no prompt."</p>
+                    </Show>
                     <Show when=move || mode.get() == Mode::Edit>
                         <label class="field" for="edit-prompt">"What to change"</label>
                         <textarea id="edit-prompt" rows="3" placeholder="e.g. a red scarf around the neck"
