@@ -134,14 +134,14 @@ async fn a_variation_job_is_stored_with_its_parent() {
         .items
         .with_untracked(|all| all.iter().find(|i| i.job_id == job.uid).cloned())
         .expect("the variation is in the gallery");
-    assert_eq!(item.parents, [parent.id.clone()]);
+    assert_eq!(item.parents, std::slice::from_ref(&parent.id));
     assert_eq!(item.made_by, MadeBy::Variation);
     assert_ne!(item.sha256, parent.sha256);
     // As stored, too.
     let stored = store.db().await.list().await.unwrap();
     let record = stored.iter().find(|s| s.id == item.id).unwrap();
     let reread = GalleryItem::from_json(&record.meta).unwrap();
-    assert_eq!(reread.parents, [parent.id.clone()]);
+    assert_eq!(reread.parents, std::slice::from_ref(&parent.id));
     assert_eq!(reread.made_by, MadeBy::Variation);
 
     // "Try again" sends the same files once more.
