@@ -245,6 +245,13 @@ async fn a_variation_appears_in_the_gallery_made_from_its_parent() {
             GENERATION,
         )
         .await;
+    browser
+        .wait_for_text(
+            "article.job .job-meta",
+            "Variation · dall-e-2 · 256x256",
+            WAIT,
+        )
+        .await;
     let variation = image_at(&browser, "article.job[data-state=done] img.result").await;
     assert_eq!(variation.dimensions(), (256, 256));
     assert_ne!(variation, parent, "a variation differs from its original");

@@ -23,6 +23,11 @@ pub fn JobCard(job: Job) -> impl IntoView {
         .clone()
         .unwrap_or_else(|| "default size".to_owned());
     let prompt = job.request.prompt.clone();
+    // "Edit · " or "Variation · " before the model, for jobs made from images.
+    let kind = (*job.from)
+        .as_ref()
+        .and_then(|f| f.made_by.label())
+        .map_or(String::new(), |label| format!("{label} · "));
 
     let elapsed = RwSignal::new(0u64);
     let started = job.started_ms;
@@ -126,7 +131,7 @@ pub fn JobCard(job: Job) -> impl IntoView {
             <header class="job-header">
                 <p class="job-prompt" title=job.request.prompt.clone()>{job.request.prompt.clone()}</p>
                 <p class="job-meta">
-                    {format!("{model} · {asked_size} · {n} image{}", if n == 1 { "" } else { "s" })}
+                    {format!("{kind}{model} · {asked_size} · {n} image{}", if n == 1 { "" } else { "s" })}
                 </p>
                 <button type="button" class="dismiss" title="Remove from this page" aria-label="Remove"
                     on:click=move |_| jobs.dismiss(id)>"×"</button>
