@@ -93,14 +93,12 @@ impl MaskHandle {
         let Some(canvas) = self.canvas.get_untracked() else {
             return;
         };
-        let Some(context) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-        else {
+        // A "2d" context is always a CanvasRenderingContext2d: no instanceof check, since
+        // every browser call the editor adds is glue in the first load.
+        let Some(context) = canvas.get_context("2d").ok().flatten() else {
             return;
         };
+        let context: CanvasRenderingContext2d = context.unchecked_into();
         let pixels = self.editor.with_value(|e| e.overlay_rgba(rect));
         if let Ok(data) =
             ImageData::new_with_u8_clamped_array_and_sh(Clamped(&pixels), rect.width, rect.height)
@@ -128,7 +126,7 @@ impl MaskHandle {
         let context: OffscreenCanvasRenderingContext2d = canvas
             .get_context("2d")?
             .ok_or("no 2d canvas")?
-            .dyn_into()?;
+            .unchecked_into();
         let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&pixels), width, height)?;
         drop(pixels);
         context.put_image_data(&data, 0.0, 0.0)?;
@@ -162,19 +160,22 @@ pub fn MaskPainter(
         }
     });
 
+    // The offset is from the canvas's corner (it has no border or padding, and keeps the
+    // pointer captured while a stroke lasts).
     let point = move |ev: &PointerEvent| {
         let canvas = mask.canvas.get_untracked()?;
-        let rect = canvas.get_bounding_client_rect();
+        let shown_width = f64::from(canvas.client_width());
+        let shown_height = f64::from(canvas.client_height());
         let size = mask.size();
         let at = to_image_point(
-            f64::from(ev.client_x()) - rect.left(),
-            f64::from(ev.client_y()) - rect.top(),
-            rect.width(),
-            rect.height(),
+            f64::from(ev.offset_x()),
+            f64::from(ev.offset_y()),
+            shown_width,
+            shown_height,
             size,
         );
         let radius =
-            brush_radius_in_image(f64::from(brush.get_untracked()) / 2.0, rect.width(), size);
+            brush_radius_in_image(f64::from(brush.get_untracked()) / 2.0, shown_width, size);
         Some((at, radius))
     };
     let on_down = move |ev: PointerEvent| {
@@ -222,10 +223,11 @@ pub fn MaskPainter(
             return;
         }
         // Text fields keep their own undo.
-        let typing = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        let typing = ev.target().is_some_and(|t| {
+            t.is_instance_of::<web_sys::HtmlInputElement>()
+                || t.is_instance_of::<web_sys::HtmlTextAreaElement>()
+                || t.is_instance_of::<web_sys::HtmlSelectElement>()
+        });
         if typing {
             return;
         }

@@ -568,9 +568,10 @@ pub fn add_edit_styles() {
     if document.get_element_by_id("edit-styles").is_some() {
         return;
     }
-    if let (Ok(style), Some(head)) = (document.create_element("style"), document.head()) {
+    // In the body rather than the head: the same effect, one browser call fewer in the glue.
+    if let (Ok(style), Some(body)) = (document.create_element("style"), document.body()) {
         style.set_id("edit-styles");
         style.set_text_content(Some(EDIT_CSS));
-        let _ = head.append_child(&style);
+        let _ = body.append_child(&style);
     }
 }
