@@ -11,7 +11,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, path};
 
 use crate::components::AppHeader;
-use crate::pages::{GalleryPage, NotFound, SettingsPage, Studio};
+use crate::pages::{EditPage, GalleryPage, NotFound, SettingsPage, Studio};
 use crate::state::{Draft, GALLERY_DB, Gallery, GalleryView, Jobs, Settings};
 
 #[component]
@@ -29,6 +29,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Studio />
                 <Route path=path!("/gallery") view={Lazy::<GalleryRoute>::new()} />
                 <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
+                <Route path=path!("/edit") view={Lazy::<EditRoute>::new()} />
             </Routes>
         </Router>
     }
@@ -67,6 +68,7 @@ macro_rules! lazy_page {
 
 lazy_page!(GalleryRoute, easel_gallery, GalleryPage);
 lazy_page!(SettingsRoute, easel_settings, SettingsPage);
+lazy_page!(EditRoute, easel_edit, EditPage);
 
 /// A page's code could not be downloaded.
 #[cfg_attr(not(easel_split), allow(dead_code))]

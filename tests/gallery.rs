@@ -289,6 +289,7 @@ async fn seed(db_name: &'static str, count: usize) {
                 timing: Timing::default(),
                 created_ms,
                 parents: Vec::new(),
+                made_by: easel_core::gallery::MadeBy::Generation,
                 favorite: false,
                 collections: Vec::new(),
                 job_id: job.clone(),

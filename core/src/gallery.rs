@@ -56,6 +56,9 @@ pub struct GalleryItem {
     /// The items this one was made from (edits, variations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<String>,
+    /// How it was made from `parents`; records written before edits existed are generations.
+    #[serde(default, skip_serializing_if = "MadeBy::is_generation")]
+    pub made_by: MadeBy,
     #[serde(default)]
     pub favorite: bool,
     /// Names of the collections the item belongs to, in the order they were added.
@@ -66,6 +69,37 @@ pub struct GalleryItem {
     /// Position within the generation, from 0.
     #[serde(default)]
     pub index: u32,
+}
+
+/// Which endpoint made an image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MadeBy {
+    /// From a prompt alone (`/images/generations`).
+    #[default]
+    Generation,
+    /// From images, a prompt and maybe a mask (`/images/edits`).
+    Edit,
+    /// From one image, no prompt (`/images/variations`).
+    Variation,
+    /// Written by a newer Easel: shown without a label rather than refused.
+    #[serde(other)]
+    Other,
+}
+
+impl MadeBy {
+    pub fn is_generation(&self) -> bool {
+        *self == MadeBy::Generation
+    }
+
+    /// What the lightbox calls it, if it is not a plain generation.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            MadeBy::Edit => Some("Edit"),
+            MadeBy::Variation => Some("Variation"),
+            MadeBy::Generation | MadeBy::Other => None,
+        }
+    }
 }
 
 fn schema_one() -> u32 {
@@ -511,6 +545,7 @@ pub(crate) mod tests {
             },
             created_ms,
             parents: Vec::new(),
+            made_by: MadeBy::Generation,
             favorite: false,
             collections: Vec::new(),
             job_id: job.to_owned(),
@@ -532,6 +567,7 @@ pub(crate) mod tests {
         });
         full.cost = Some(0.042);
         full.parents = vec!["j0-0".into()];
+        full.made_by = MadeBy::Edit;
         full.favorite = true;
         full.collections = vec!["foxes".into(), "red".into()];
         full.crc32 = Some(0xDEAD_BEEF);
@@ -547,6 +583,16 @@ pub(crate) mod tests {
         assert_eq!(parsed.schema, 1);
         assert!(!parsed.favorite && parsed.collections.is_empty() && parsed.index == 0);
         assert_eq!(parsed.timing.duration_ms(), 0);
+        assert!(parsed.parents.is_empty() && parsed.made_by == MadeBy::Generation);
+        // A plain generation writes neither field, so older readers see the same record.
+        let plain = item("j2", 0, 1, "p").to_json();
+        assert!(!plain.contains("made_by") && !plain.contains("parents"));
+        assert!(full.to_json().contains(r#""made_by":"edit""#));
+        let future = minimal.replace(r#""job_id":"j""#, r#""job_id":"j","made_by":"remix""#);
+        assert_eq!(
+            GalleryItem::from_json(&future).unwrap().made_by,
+            MadeBy::Other
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod catalog;
 pub mod crc32;
 pub mod decimal;
+pub mod edit;
 pub mod error;
 pub mod files;
 pub mod gallery;

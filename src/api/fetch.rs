@@ -14,6 +14,19 @@ pub async fn send(
     body: Option<&str>,
     signal: Option<&AbortSignal>,
 ) -> Result<Response, JsValue> {
+    let body = body.map(JsValue::from_str);
+    send_body(url, method, headers, body.as_ref(), signal).await
+}
+
+/// As [`send`], with any body `fetch` takes: a `FormData` sends multipart with its own
+/// boundary (so no `Content-Type` header may be given for it).
+pub async fn send_body(
+    url: &str,
+    method: &str,
+    headers: &[(&str, String)],
+    body: Option<&JsValue>,
+    signal: Option<&AbortSignal>,
+) -> Result<Response, JsValue> {
     let init = RequestInit::new();
     init.set_method(method);
     let header_map = Headers::new()?;
@@ -22,7 +35,7 @@ pub async fn send(
     }
     init.set_headers(&header_map);
     if let Some(body) = body {
-        init.set_body(&JsValue::from_str(body));
+        init.set_body(body);
     }
     init.set_signal(signal);
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;

@@ -77,12 +77,32 @@ pub async fn generate(
     let response = fetch::send(&url, "POST", &headers, Some(&body), Some(signal))
         .await
         .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
+    read_answer(backend, &response, request, signal, on_preview).await
+}
+
+/// Reads the answer to an images request (a JSON body, or events when `request.stream`) into
+/// finished images. Generations, edits and variations answer alike.
+pub(super) async fn read_answer(
+    backend: &Backend,
+    response: &web_sys::Response,
+    request: &GenerationRequest,
+    signal: &AbortSignal,
+    on_preview: &dyn Fn(usize, Arc<ObjectUrl>),
+) -> Result<Generation, GenerateError> {
+    let secret = backend.api_key.clone();
+    let fail = |failure: ApiFailure| {
+        if signal.aborted() {
+            return GenerateError::Cancelled;
+        }
+        let message = redact(&failure.message, &secret);
+        GenerateError::Failed(ApiFailure { message, ..failure })
+    };
     if response.ok() && request.stream == Some(true) {
-        return read_stream(&response, request.image_count(), on_preview)
+        return read_stream(response, request.image_count(), on_preview)
             .await
             .map_err(fail);
     }
-    let text = fetch::text(&response)
+    let text = fetch::text(response)
         .await
         .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
     if !response.ok() {

@@ -7,6 +7,7 @@ pub fn AppHeader() -> impl IntoView {
             <a class="brand" href="/">"Easel"</a>
             <nav>
                 <a id="nav-studio" href="/">"Studio"</a>
+                <a id="nav-edit" href="/edit">"Edit"</a>
                 <a id="nav-gallery" href="/gallery">"Gallery"</a>
                 <a id="nav-settings" href="/settings">"Settings"</a>
             </nav>

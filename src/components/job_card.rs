@@ -23,6 +23,11 @@ pub fn JobCard(job: Job) -> impl IntoView {
         .clone()
         .unwrap_or_else(|| "default size".to_owned());
     let prompt = job.request.prompt.clone();
+    // "Edit · " or "Variation · " before the model, for jobs made from images.
+    let kind = (*job.from)
+        .as_ref()
+        .and_then(|f| f.made_by.label())
+        .map_or(String::new(), |label| format!("{label} · "));
 
     let elapsed = RwSignal::new(0u64);
     let started = job.started_ms;
@@ -105,11 +110,11 @@ pub fn JobCard(job: Job) -> impl IntoView {
             .into_any(),
             JobState::Failed(failure) => view! { <FailureNote failure job=job.clone() /> }.into_any(),
             JobState::Interrupted => {
-                let request = job.request.clone();
+                let job = job.clone();
                 view! {
                     <p class="interrupted">"Interrupted: the page was closed or reloaded before the answer arrived."</p>
                     <button type="button" class="retry"
-                        on:click=move |_| jobs.start(request.clone(), settings.backend())>"Retry"</button>
+                        on:click=move |_| jobs.again(&job, settings.backend())>"Retry"</button>
                 }
                 .into_any()
             }
@@ -126,7 +131,7 @@ pub fn JobCard(job: Job) -> impl IntoView {
             <header class="job-header">
                 <p class="job-prompt" title=job.request.prompt.clone()>{job.request.prompt.clone()}</p>
                 <p class="job-meta">
-                    {format!("{model} · {asked_size} · {n} image{}", if n == 1 { "" } else { "s" })}
+                    {format!("{kind}{model} · {asked_size} · {n} image{}", if n == 1 { "" } else { "s" })}
                 </p>
                 <button type="button" class="dismiss" title="Remove from this page" aria-label="Remove"
                     on:click=move |_| jobs.dismiss(id)>"×"</button>
@@ -173,7 +178,6 @@ fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
     if let Some(id) = &failure.request_id {
         status.push_str(&format!(" · request id {id}"));
     }
-    let request = job.request.clone();
     let retry = failure.may_succeed_unchanged();
     view! {
         <div class="job-error" role="alert">
@@ -182,7 +186,7 @@ fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
             <p class="hint error-status">{status}</p>
             {retry.then(|| view! {
                 <button type="button" class="retry"
-                    on:click=move |_| jobs.start(request.clone(), settings.backend())>"Try again"</button>
+                    on:click=move |_| jobs.again(&job, settings.backend())>"Try again"</button>
             })}
         </div>
     }

@@ -1,5 +1,5 @@
 use easel_core::decimal;
-use easel_core::gallery::GalleryItem;
+use easel_core::gallery::{GalleryItem, Query};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
@@ -101,10 +101,14 @@ fn Details(item: GalleryItem) -> impl IntoView {
     let copied = RwSignal::new(false);
 
     let r = &item.request;
-    let mut params = vec![
+    let mut params = Vec::new();
+    if let Some(kind) = item.made_by.label() {
+        params.push(("Made by", kind.to_owned()));
+    }
+    params.extend([
         ("Model", item.model.clone()),
         ("Size", item.size().to_string()),
-    ];
+    ]);
     if let Some(asked) = r.size.as_ref().filter(|s| **s != item.size().to_string()) {
         params.push(("Asked size", asked.clone()));
     }
@@ -145,6 +149,13 @@ fn Details(item: GalleryItem) -> impl IntoView {
     let favorite = item.favorite;
     let prompt = item.prompt.clone();
     let request = item.request.clone();
+    let start_from = move |path: String| {
+        let navigate = use_navigate();
+        move |_| {
+            view.open.set(None);
+            navigate(&path, Default::default());
+        }
+    };
 
     view! {
         <aside class="lightbox-details">
@@ -155,6 +166,7 @@ fn Details(item: GalleryItem) -> impl IntoView {
             <dl class="detail-params">
                 {params.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
             </dl>
+            {(!item.parents.is_empty()).then(|| view! { <MadeFrom parents=item.parents.clone() /> })}
             {(!item.collections.is_empty()).then(|| view! {
                 <p class="hint">{format!("Collections: {}", item.collections.join(", "))}</p>
             })}
@@ -186,6 +198,10 @@ fn Details(item: GalleryItem) -> impl IntoView {
                     view.open.set(None);
                     navigate("/", Default::default());
                 }>"Reuse settings"</button>
+                <button type="button" id="lightbox-edit"
+                    on:click=start_from(format!("/edit?from={id}"))>"Edit"</button>
+                <button type="button" id="lightbox-variations"
+                    on:click=start_from(format!("/edit?from={id}&mode=variations"))>"Variations"</button>
                 <button type="button" id="lightbox-favorite" aria-pressed=favorite.to_string()
                     on:click={
                         let id = id.clone();
@@ -209,5 +225,66 @@ fn Details(item: GalleryItem) -> impl IntoView {
                     }>"Add to collection"</button>
             </div>
         </aside>
+    }
+}
+
+/// The images this one was made from (an edit's sources, a variation's original): each opens
+/// in the lightbox.
+#[component]
+fn MadeFrom(parents: Vec<String>) -> impl IntoView {
+    crate::pages::add_edit_styles();
+    let view = expect_context::<GalleryView>();
+    view! {
+        <section class="made-from" aria-label="Made from">
+            <h3>"Made from"</h3>
+            <ul>
+                {parents.into_iter().map(|id| match view.gallery.find(&id) {
+                    Some(parent) => view! { <li><ParentLink parent /></li> }.into_any(),
+                    None => view! { <li class="hint">"An image no longer in the gallery"</li> }.into_any(),
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn ParentLink(parent: GalleryItem) -> impl IntoView {
+    let view = expect_context::<GalleryView>();
+    let thumb = RwSignal::new_local(None::<ObjectUrl>);
+    let hash = parent.sha256.clone();
+    spawn_local(async move {
+        let Ok(db) = view.gallery.db().await else {
+            return;
+        };
+        let blob = match db.thumb(&hash).await {
+            Ok(Some(blob)) => Some(blob),
+            _ => db.image(&hash).await.ok().flatten(),
+        };
+        let _ = thumb.try_set(blob.and_then(|b| ObjectUrl::from_blob(&b).ok()));
+    });
+    let id = parent.id.clone();
+    let open = move |_| {
+        let find = || {
+            view.shown
+                .with_untracked(|s| s.iter().position(|i| i.id == id))
+        };
+        // A parent hidden by the current search is shown by clearing the search.
+        let index = find().or_else(|| {
+            view.query.set(Query::default());
+            find()
+        });
+        if index.is_some() {
+            view.open.set(index);
+        }
+    };
+    let prompt = parent.prompt.clone();
+    view! {
+        <button type="button" class="parent-link" on:click=open
+            aria-label=format!("Open the image it was made from: {prompt}")>
+            {move || thumb.with(|t| t.as_ref().map(|url| view! {
+                <img src=url.as_str().to_owned() alt="" />
+            }))}
+            <span>{parent.prompt.clone()}</span>
+        </button>
     }
 }

@@ -1,8 +1,10 @@
+mod edit;
 mod gallery;
 mod not_found;
 mod settings;
 mod studio;
 
+pub use edit::{EditPage, add_edit_styles};
 pub use gallery::GalleryPage;
 pub use not_found::NotFound;
 pub use settings::SettingsPage;

@@ -2,11 +2,13 @@
 //! the gallery before it shows as done; a job is recorded as pending while it runs, so a
 //! reload can offer to retry what was cut off.
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, Timing};
+use easel_core::gallery::{GalleryItem, ITEM_SCHEMA, MadeBy, Timing};
 use easel_core::{ApiFailure, Backend, GenerationRequest, pricing, retry};
+use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -60,6 +62,25 @@ impl JobState {
     }
 }
 
+/// Sends an edit or variation; called again for each retry.
+pub type SendUpload = Box<
+    dyn Fn(
+        Backend,
+        GenerationRequest,
+        web_sys::AbortSignal,
+        Rc<dyn Fn(usize, Arc<ObjectUrl>)>,
+    ) -> LocalBoxFuture<'static, Result<Generation, GenerateError>>,
+>;
+
+/// An edit or variation: the gallery items it starts from and how its files are sent. The
+/// sender comes from the editor page, so the multipart code stays in that page's chunk.
+pub struct FromImages {
+    pub made_by: MadeBy,
+    /// Gallery ids of the images used (files picked from disk have none).
+    pub parents: Vec<String>,
+    pub send: SendUpload,
+}
+
 /// One generation request and what became of it.
 #[derive(Clone)]
 pub struct Job {
@@ -76,6 +97,8 @@ pub struct Job {
     /// Streamed previews of the images still being made, by image index.
     pub previews: ArcRwSignal<Vec<Option<Arc<ObjectUrl>>>>,
     abort: SendWrapper<Option<AbortController>>,
+    /// Set for edits and variations.
+    pub from: SendWrapper<Option<Rc<FromImages>>>,
 }
 
 impl Job {
@@ -127,9 +150,24 @@ impl Jobs {
 
     /// Sends the request and tracks it; the card appears at once.
     pub fn start(&self, request: GenerationRequest, backend: Backend) {
+        self.launch(request, backend, None);
+    }
+
+    /// Sends an edit or variation and tracks it like a generation.
+    pub fn start_from(&self, request: GenerationRequest, backend: Backend, from: FromImages) {
+        self.launch(request, backend, Some(Rc::new(from)));
+    }
+
+    /// Sends a job's request again, with the same images if it had any.
+    pub fn again(&self, job: &Job, backend: Backend) {
+        self.launch(job.request.clone(), backend, (*job.from).clone());
+    }
+
+    fn launch(&self, request: GenerationRequest, backend: Backend, from: Option<Rc<FromImages>>) {
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
-        let job = new_job(unique_id(), request, controller, JobState::Running);
+        let mut job = new_job(unique_id(), request, controller, JobState::Running);
+        job.from = SendWrapper::new(from);
         self.list.update(|list| list.insert(0, job.clone()));
         let Some(signal) = signal else {
             job.state.set(JobState::Failed(ApiFailure::network(
@@ -140,7 +178,13 @@ impl Jobs {
         let gallery = self.gallery;
         spawn_local(async move {
             let db = gallery.db().await.ok();
-            if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
+            // An edit's files are not kept, so after a reload it could not be sent again: only
+            // generations are recorded as pending.
+            if let (Some(db), Ok(json), None) = (
+                &db,
+                serde_json::to_string(&job.request),
+                (*job.from).as_ref(),
+            ) {
                 let _ = db.add_pending(&job.uid, &json).await;
             }
             let mut retries = 0;
@@ -154,7 +198,13 @@ impl Jobs {
                         list[index] = Some(url);
                     });
                 };
-                let outcome = api::generate(&backend, &job.request, &signal, &on_preview).await;
+                let outcome = match (*job.from).as_ref() {
+                    Some(from) => {
+                        let (backend, request) = (backend.clone(), job.request.clone());
+                        (from.send)(backend, request, signal.clone(), Rc::new(on_preview)).await
+                    }
+                    None => api::generate(&backend, &job.request, &signal, &on_preview).await,
+                };
                 // Previews are only for the wait; the answer (or a retry) replaces them.
                 job.previews.clone().set(Vec::new());
                 let Err(GenerateError::Failed(failure)) = &outcome else {
@@ -264,6 +314,7 @@ fn new_job(
         state: ArcRwSignal::new(state),
         previews: ArcRwSignal::new(Vec::new()),
         abort: SendWrapper::new(abort),
+        from: SendWrapper::new(None),
     }
 }
 
@@ -297,7 +348,12 @@ async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem
                 finished_ms,
             },
             created_ms: finished_ms,
-            parents: Vec::new(),
+            parents: (*job.from)
+                .as_ref()
+                .map_or_else(Vec::new, |f| f.parents.clone()),
+            made_by: (*job.from)
+                .as_ref()
+                .map_or(MadeBy::Generation, |f| f.made_by),
             favorite: false,
             collections: Vec::new(),
             job_id: job.uid.clone(),

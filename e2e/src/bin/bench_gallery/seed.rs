@@ -223,6 +223,7 @@ fn generate(relay: SocketAddr, job: usize, n: u32, created_ms: u64) -> Vec<Image
                 },
                 created_ms,
                 parents: Vec::new(),
+                made_by: easel_core::gallery::MadeBy::Generation,
                 favorite: false,
                 collections: Vec::new(),
                 job_id: job_id.clone(),
