@@ -152,35 +152,6 @@ fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
     let Some(item) = view.shown.with_untracked(|s| s.get(index).cloned()) else {
         return ().into_any();
     };
-    let img = NodeRef::<Img>::new();
-    // The full image's URL when an item has no thumbnail, revoked with the cell.
-    let full_image = StoredValue::new_local(None::<ObjectUrl>);
-    let gallery = view.gallery;
-    let hash = item.sha256.clone();
-    spawn_local(async move {
-        let Ok(db) = gallery.db().await else { return };
-        let src = match db.thumb(&hash).await {
-            // Set on the element and not kept here: the page holds only what is on screen.
-            Ok(Some(thumb)) => JsValue::from(thumb.data_url()),
-            _ => {
-                let blob = db.image(&hash).await.ok().flatten();
-                let Some(url) = blob.and_then(|b| ObjectUrl::from_blob(&b).ok()) else {
-                    return;
-                };
-                let src = JsValue::from_str(url.as_str());
-                // The cell may have left the screen while loading: then the URL is dropped
-                // (revoked) here.
-                if full_image.try_set_value(Some(url)).is_some() {
-                    return;
-                }
-                src
-            }
-        };
-        if let Some(Some(img)) = img.try_get_untracked() {
-            // A JS string set as is: a thumbnail's data URL is not copied into the app.
-            let _ = js_sys::Reflect::set(&img, &JsValue::from_str("src"), &src);
-        }
-    });
     let id = item.id.clone();
     let selected = {
         let id = id.clone();
@@ -194,7 +165,7 @@ fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
             style:width=move || px(size.get()) style:height=move || px(size.get())
             data-id=id.clone()>
             <button type="button" class="cell-open" on:click=on_click aria-label=format!("Open: {}", item.prompt)>
-                <img class="thumb" node_ref=img alt="" decoding="async" />
+                <StoredThumb hash=item.sha256.clone() class="thumb" />
             </button>
             <input type="checkbox" class="cell-select" aria-label="Select"
                 prop:checked=move || selected.get()
@@ -203,6 +174,40 @@ fn GridCell(index: usize, size: Signal<f64>) -> impl IntoView {
         </figure>
     }
     .into_any()
+}
+
+/// A stored image's thumbnail, loaded when shown: the thumbnail as a `data:` URL, or for an
+/// item without one its full image through an object URL revoked with the element.
+#[component]
+pub fn StoredThumb(hash: String, class: &'static str) -> impl IntoView {
+    let gallery = expect_context::<GalleryView>().gallery;
+    let img = NodeRef::<Img>::new();
+    let full_image = StoredValue::new_local(None::<ObjectUrl>);
+    spawn_local(async move {
+        let Ok(db) = gallery.db().await else { return };
+        let src = match db.thumb(&hash).await {
+            // Set on the element and not kept here: the page holds only what is on screen.
+            Ok(Some(thumb)) => JsValue::from(thumb.data_url()),
+            _ => {
+                let blob = db.image(&hash).await.ok().flatten();
+                let Some(url) = blob.and_then(|b| ObjectUrl::from_blob(&b).ok()) else {
+                    return;
+                };
+                let src = JsValue::from_str(url.as_str());
+                // The element may have left the page while loading: then the URL is dropped
+                // (revoked) here.
+                if full_image.try_set_value(Some(url)).is_some() {
+                    return;
+                }
+                src
+            }
+        };
+        if let Some(Some(img)) = img.try_get_untracked() {
+            // A JS string set as is: a thumbnail's data URL is not copied into the app.
+            let _ = js_sys::Reflect::set(&img, &JsValue::from_str("src"), &src);
+        }
+    });
+    view! { <img class=class node_ref=img alt="" decoding="async" /> }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use web_sys::{KeyboardEvent, PointerEvent};
 
+use crate::components::StoredThumb;
 use crate::state::{Draft, GalleryView};
 use crate::storage::download::download_name;
 use crate::storage::{ObjectUrl, file_for_download, save_as};
@@ -250,18 +251,6 @@ fn MadeFrom(parents: Vec<String>) -> impl IntoView {
 #[component]
 fn ParentLink(parent: GalleryItem) -> impl IntoView {
     let view = expect_context::<GalleryView>();
-    let thumb = RwSignal::new_local(None::<ObjectUrl>);
-    let hash = parent.sha256.clone();
-    spawn_local(async move {
-        let Ok(db) = view.gallery.db().await else {
-            return;
-        };
-        let blob = match db.thumb(&hash).await {
-            Ok(Some(blob)) => Some(blob),
-            _ => db.image(&hash).await.ok().flatten(),
-        };
-        let _ = thumb.try_set(blob.and_then(|b| ObjectUrl::from_blob(&b).ok()));
-    });
     let id = parent.id.clone();
     let open = move |_| {
         let find = || {
@@ -281,9 +270,7 @@ fn ParentLink(parent: GalleryItem) -> impl IntoView {
     view! {
         <button type="button" class="parent-link" on:click=open
             aria-label=format!("Open the image it was made from: {prompt}")>
-            {move || thumb.with(|t| t.as_ref().map(|url| view! {
-                <img src=url.as_str().to_owned() alt="" />
-            }))}
+            <StoredThumb hash=parent.sha256.clone() class="parent-thumb" />
             <span>{parent.prompt.clone()}</span>
         </button>
     }

@@ -12,7 +12,7 @@ mod storage_health;
 
 pub use app_header::AppHeader;
 pub use gallery_files::GalleryFiles;
-pub use gallery_grid::GalleryGrid;
+pub use gallery_grid::{GalleryGrid, StoredThumb};
 pub use gallery_toolbar::GalleryToolbar;
 pub use job_card::JobCard;
 pub use lightbox::Lightbox;
