@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, ResultEncoding};
+use crate::files::ImageFormat;
 
 /// `POST /images/generations`. Only the fields that are set are sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,40 @@ pub struct GenerationRequest {
     /// Previews sent before each finished image when streaming, 0–3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<u32>,
+    /// Planning effort, `low`/`medium`/`high` (gpt-image-2.6); the model's default when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complexity: Option<String>,
+    /// Frames of an animated GIF (`output_format: gif`), 2–16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_count: Option<u32>,
+    /// How long each GIF frame shows, in ms (the API rounds to 10 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_duration_ms: Option<u32>,
+    /// Who writes an SVG (`output_format: svg`), and how hard it thinks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svg: Option<SvgOptions>,
+    /// A stable, anonymous id of the person asking (replaces the deprecated `user`), so OpenAI
+    /// can tell one abusive user from a whole app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    /// Edits only: how closely the result keeps the input images' details, `low` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_fidelity: Option<String>,
+}
+
+/// `svg: {model, reasoning: {effort}}`: the model that writes the SVG document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SvgOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<Reasoning>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reasoning {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
 }
 
 impl GenerationRequest {
@@ -68,11 +103,10 @@ impl GenerationRequest {
 
     /// The file extension the results will most likely have, before any bytes are seen.
     pub fn expected_extension(&self) -> &str {
-        match self.output_format.as_deref() {
-            Some("jpeg") | Some("jpg") => "jpg",
-            Some("webp") => "webp",
-            _ => "png",
-        }
+        self.output_format
+            .as_deref()
+            .and_then(ImageFormat::from_output_format)
+            .map_or("png", ImageFormat::extension)
     }
 }
 
@@ -93,6 +127,19 @@ pub struct ImagesResponse {
     pub quality: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// What writing an SVG cost (`output_format: svg`), billed apart from the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svg_usage: Option<SvgUsage>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SvgUsage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +265,10 @@ mod tests {
           "svg_usage": {"model": "x"}
         }"#;
         let response: ImagesResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            response.svg_usage.as_ref().unwrap().model.as_deref(),
+            Some("x")
+        );
         assert_eq!(response.data.len(), 1);
         assert_eq!(response.size.as_deref(), Some("2048x1152"));
         assert_eq!(response.quality.as_deref(), Some("xhigh"));
@@ -266,5 +317,43 @@ mod tests {
         assert_eq!(r.expected_extension(), "jpg");
         r.output_format = Some("webp".into());
         assert_eq!(r.expected_extension(), "webp");
+        r.output_format = Some("gif".into());
+        assert_eq!(r.expected_extension(), "gif");
+        r.output_format = Some("svg".into());
+        assert_eq!(r.expected_extension(), "svg");
+    }
+
+    #[test]
+    fn gif_and_svg_fields_use_the_api_names() {
+        let mut r = GenerationRequest::for_model("gpt-image-2.6-flare", "a fox");
+        r.output_format = Some("svg".into());
+        r.svg = Some(SvgOptions {
+            model: Some("gpt-5".into()),
+            reasoning: Some(Reasoning {
+                effort: Some("low".into()),
+            }),
+        });
+        r.complexity = Some("medium".into());
+        r.safety_identifier = Some("user-1".into());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["svg"],
+            serde_json::json!({"model": "gpt-5", "reasoning": {"effort": "low"}})
+        );
+        assert_eq!(json["complexity"], "medium");
+        assert_eq!(json["safety_identifier"], "user-1");
+        r.output_format = Some("gif".into());
+        r.svg = None;
+        r.frame_count = Some(4);
+        r.frame_duration_ms = Some(120);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            (
+                json["frame_count"].as_u64(),
+                json["frame_duration_ms"].as_u64()
+            ),
+            (Some(4), Some(120))
+        );
+        assert!(json.get("svg").is_none() && json.get("input_fidelity").is_none());
     }
 }
