@@ -11,4 +11,6 @@ pub use archive::{ArchiveError, ImportReport, export_zip, import_zip};
 pub use download::{file_for_download, save_as};
 pub use gallery_db::{GalleryDb, NewImage, StorageError, StoredItem};
 pub use object_url::ObjectUrl;
-pub use preferences::{load_json, load_text, remove, save_json, save_text};
+pub use preferences::{
+    Area, load_json, load_text, load_text_in, remove, remove_in, save_json, save_text, save_text_in,
+};
