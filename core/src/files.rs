@@ -127,7 +127,7 @@ fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     };
     let number = |text: &str| -> Option<u32> {
         let n: f64 = text.trim().trim_end_matches("px").parse().ok()?;
-        (n.is_finite() && n >= 1.0 && n < 1e6).then_some(n.round() as u32)
+        (1.0..1e6).contains(&n).then_some(n.round() as u32)
     };
     if let (Some(w), Some(h)) = (
         attribute("width").and_then(number),
