@@ -74,9 +74,17 @@ impl Page {
             .unwrap_or_default()
     }
 
+    /// Whether the element exists and is not hidden.
+    fn shown(&self, css: &str) -> bool {
+        self.find(css)
+            .is_some_and(|e| e.closest("[hidden]").unwrap().is_none())
+    }
+
     /// The values of a select's options, or `None` when the select is not shown.
     fn options(&self, select: &str) -> Option<Vec<String>> {
-        self.find(select)?;
+        if !self.shown(select) {
+            return None;
+        }
         Some(
             self.all(&format!("{select} option"))
                 .into_iter()
@@ -201,13 +209,9 @@ async fn the_form_shows_exactly_each_models_catalog_options() {
             Some(usize::from(model.n_max)),
             "{id}: n"
         );
+        assert_eq!(page.shown("#previews"), model.streams, "{id}: previews");
         assert_eq!(
-            page.find("#previews").is_some(),
-            model.streams,
-            "{id}: previews"
-        );
-        assert_eq!(
-            page.find("#compression").is_some(),
+            page.shown("#compression"),
             !model.output_formats.is_empty(),
             "{id}"
         );
@@ -231,17 +235,14 @@ async fn the_form_shows_exactly_each_models_catalog_options() {
             );
         }
         // Unavailable format-specific controls stay hidden.
-        assert!(
-            page.find("#frames").is_none() && page.find("#svg-model").is_none(),
-            "{id}"
-        );
+        assert!(!page.shown("#frames") && !page.shown("#svg-model"), "{id}");
     }
 
     // GIF and SVG bring their own controls and take away what they exclude.
     page.choose("#model", "gpt-image-2.6-sunburst").await;
     page.choose("#format", "gif").await;
-    assert!(page.find("#frames").is_some() && page.find("#frame-ms").is_some());
-    assert!(page.find("#previews").is_none(), "a GIF cannot stream");
+    assert!(page.shown("#frames") && page.shown("#frame-ms"));
+    assert!(!page.shown("#previews"), "a GIF cannot stream");
     assert!(page.text("#format-note").contains("Animated"));
     page.choose("#count", "4").await;
     page.choose("#format", "svg").await;
@@ -254,7 +255,7 @@ async fn the_form_shows_exactly_each_models_catalog_options() {
         page.options("#svg-effort"),
         Some([vec![String::new()], strings(catalog::SVG_EFFORTS)].concat())
     );
-    assert!(page.find("#frames").is_none());
+    assert!(!page.shown("#frames"));
     page.type_into("#prompt", "an owl").await;
     assert!(
         !page.generate_disabled(),
@@ -278,7 +279,7 @@ async fn custom_size_errors_explain_themselves() {
     let page = Page::mount();
     page.type_into("#prompt", "a wide harbour").await;
     page.choose("#model", "gpt-image-2").await;
-    assert!(page.find("#width").is_none());
+    assert!(!page.shown("#width"));
     page.choose("#size", "custom").await;
     assert!(page.text("#size-rule").contains("multiples of 16"));
 
@@ -309,7 +310,7 @@ async fn custom_size_errors_explain_themselves() {
 
     // A model without custom sizes offers no custom choice and falls back to its default.
     page.choose("#model", "gpt-image-1.5").await;
-    assert!(page.find("#width").is_none());
+    assert!(!page.shown("#width"));
     assert!(
         !page
             .options("#size")
@@ -343,10 +344,7 @@ async fn switching_profiles_changes_where_requests_go() {
         .clear_resource_timings();
     let settings = page.settings;
     settings.name.set("Team relay".to_owned());
-    assert!(
-        page.find("#profile").is_none(),
-        "no switch with one profile"
-    );
+    assert!(!page.shown("#profile"), "no switch with one profile");
     // The same relay under another name: a Direct profile with a key, and its own model.
     let other_origin = RELAY.replace("127.0.0.1", "localhost");
     settings.add(Profile {
@@ -421,7 +419,7 @@ async fn switching_profiles_changes_where_requests_go() {
         .unwrap()
         .unwrap();
     assert!(
-        saved.contains("\"Direct\"") && !saved.contains("sk-profile-test"),
+        saved.contains("name=Direct\n") && !saved.contains("sk-profile-test"),
         "{saved}"
     );
 }

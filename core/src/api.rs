@@ -48,9 +48,12 @@ pub struct GenerationRequest {
     /// How long each GIF frame shows, in ms (the API rounds to 10 ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_duration_ms: Option<u32>,
-    /// Who writes an SVG (`output_format: svg`), and how hard it thinks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub svg: Option<SvgOptions>,
+    /// Who writes an SVG (`output_format: svg`), and how hard it thinks; sent as
+    /// `{"model": …, "reasoning": {"effort": …}}`. Never read back by serde: a deserializer for
+    /// it costs every visitor a few KB of wasm, so a server reading requests (the relay) takes
+    /// it from the body itself ([`SvgAuthor::from_json`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub svg: Option<SvgAuthor>,
     /// A stable, anonymous id of the person asking (replaces the deprecated `user`), so OpenAI
     /// can tell one abusive user from a whole app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,21 +61,6 @@ pub struct GenerationRequest {
     /// Edits only: how closely the result keeps the input images' details, `low` or `high`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<String>,
-}
-
-/// `svg: {model, reasoning: {effort}}`: the model that writes the SVG document.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SvgOptions {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning: Option<Reasoning>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reasoning {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effort: Option<String>,
 }
 
 impl GenerationRequest {
@@ -96,6 +84,22 @@ impl GenerationRequest {
         request
     }
 
+    /// Sets `svg` from the SVG author model and its reasoning effort; neither removes it.
+    pub fn set_svg_author(&mut self, model: Option<&str>, effort: Option<&str>) {
+        self.svg = (model.is_some() || effort.is_some()).then(|| SvgAuthor {
+            model: model.map(str::to_owned),
+            effort: effort.map(str::to_owned),
+            well_formed: true,
+        });
+    }
+
+    /// `svg.model` and `svg.reasoning.effort`.
+    pub fn svg_author(&self) -> (Option<&str>, Option<&str>) {
+        self.svg.as_ref().map_or((None, None), |svg| {
+            (svg.model.as_deref(), svg.effort.as_deref())
+        })
+    }
+
     /// How many images this request asks for (the API's default is one).
     pub fn image_count(&self) -> u32 {
         self.n.unwrap_or(1)
@@ -108,6 +112,53 @@ impl GenerationRequest {
             .and_then(ImageFormat::from_output_format)
             .map_or("png", ImageFormat::extension)
     }
+}
+
+/// The `svg` object of a request: the model that writes the SVG and its reasoning effort.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SvgAuthor {
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    /// False when the body's `svg` was not `{"model": text, "reasoning": {"effort": text}}`.
+    pub well_formed: bool,
+}
+
+impl SvgAuthor {
+    /// Reads a request body's `svg` value.
+    pub fn from_json(value: &serde_json::Value) -> SvgAuthor {
+        let text = |v: Option<&serde_json::Value>| match v {
+            None => Ok(None),
+            Some(v) => v.as_str().map(|s| Some(s.to_owned())).ok_or(()),
+        };
+        let (model, effort) = (
+            text(value.get("model")),
+            text(value.pointer("/reasoning/effort")),
+        );
+        SvgAuthor {
+            well_formed: value.is_object() && model.is_ok() && effort.is_ok(),
+            model: model.unwrap_or_default(),
+            effort: effort.unwrap_or_default(),
+        }
+    }
+}
+
+impl Serialize for SvgAuthor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(model) = &self.model {
+            map.serialize_entry("model", model)?;
+        }
+        if let Some(effort) = &self.effort {
+            map.serialize_entry("reasoning", &Reasoning { effort })?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Reasoning<'a> {
+    effort: &'a str,
 }
 
 /// The body of a successful images response.
@@ -127,19 +178,10 @@ pub struct ImagesResponse {
     pub quality: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-    /// What writing an SVG cost (`output_format: svg`), billed apart from the image.
+    /// What writing an SVG cost (`output_format: svg`), billed apart from the image:
+    /// `{"model", "input_tokens", "output_tokens"}`, kept as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub svg_usage: Option<SvgUsage>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SvgUsage {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_tokens: Option<u64>,
+    pub svg_usage: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,10 +307,7 @@ mod tests {
           "svg_usage": {"model": "x"}
         }"#;
         let response: ImagesResponse = serde_json::from_str(body).unwrap();
-        assert_eq!(
-            response.svg_usage.as_ref().unwrap().model.as_deref(),
-            Some("x")
-        );
+        assert_eq!(response.svg_usage.as_ref().unwrap()["model"], "x");
         assert_eq!(response.data.len(), 1);
         assert_eq!(response.size.as_deref(), Some("2048x1152"));
         assert_eq!(response.quality.as_deref(), Some("xhigh"));
@@ -327,12 +366,8 @@ mod tests {
     fn gif_and_svg_fields_use_the_api_names() {
         let mut r = GenerationRequest::for_model("gpt-image-2.6-flare", "a fox");
         r.output_format = Some("svg".into());
-        r.svg = Some(SvgOptions {
-            model: Some("gpt-5".into()),
-            reasoning: Some(Reasoning {
-                effort: Some("low".into()),
-            }),
-        });
+        r.set_svg_author(Some("gpt-5"), Some("low"));
+        assert_eq!(r.svg_author(), (Some("gpt-5"), Some("low")));
         r.complexity = Some("medium".into());
         r.safety_identifier = Some("user-1".into());
         let json = serde_json::to_value(&r).unwrap();

@@ -26,8 +26,7 @@ pub enum Mode {
 }
 
 /// How a Direct request carries the key.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AuthStyle {
     /// `Authorization: Bearer <key>` (OpenAI and most compatible servers).
     #[default]
@@ -39,8 +38,7 @@ pub enum AuthStyle {
 }
 
 /// Where a profile's secrets are kept in the browser.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KeyStorage {
     /// Only for this tab's session: gone when the tab closes.
     #[default]
@@ -187,8 +185,10 @@ fn is_url_word(text: &str) -> bool {
 
 /// One saved way of reaching an images API. No secret is ever part of it: keys live apart,
 /// under [`Profile::secret_slot`], in the storage its [`KeyStorage`] names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// Saved as plain lines ([`Profiles::to_text`]), not JSON: serde's code for these types cost
+/// every visitor several KB of wasm.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
     /// Stable and unique; names the secrets' storage slots.
     pub id: String,
@@ -273,8 +273,7 @@ pub const LEGACY_RELAY_TOKEN_SLOT: &str = "easel.relay-token";
 
 /// The connection settings as saved before profiles (`easel.settings`). Read once, to become
 /// the first profile, so nobody loses their configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LegacySettings {
     pub mode: Mode,
     pub relay_url: Option<String>,
@@ -285,8 +284,7 @@ pub struct LegacySettings {
 }
 
 /// Every saved profile and which one is in use.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profiles {
     pub list: Vec<Profile>,
     pub active: String,
@@ -380,17 +378,190 @@ impl Profiles {
     }
 }
 
+impl LegacySettings {
+    /// The old `easel.settings`; anything missing or mistyped takes its default.
+    pub fn from_json(json: &str) -> Option<LegacySettings> {
+        let value: serde_json::Value = serde_json::from_str(json).ok()?;
+        let o = value.as_object()?;
+        let text = |key: &str| o.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        Some(LegacySettings {
+            mode: if text("mode").as_deref() == Some("direct") {
+                Mode::Direct
+            } else {
+                Mode::Relay
+            },
+            relay_url: text("relay_url"),
+            base_url: text("base_url"),
+            organization: text("organization").unwrap_or_default(),
+            project: text("project").unwrap_or_default(),
+            remember_key: o.get("remember_key").and_then(|v| v.as_bool()) == Some(true),
+        })
+    }
+}
+
+/// The first line of saved profiles: the format and its version.
+const PROFILES_HEADER: &str = "easel-profiles 1";
+
+/// `\` and line breaks escaped, so a value is one line.
+fn escape_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, true) => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+impl Profiles {
+    /// The profiles as lines of `key=value`, each profile opened by `[profile]`.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{PROFILES_HEADER}\nactive={}\n", escape_line(&self.active));
+        for p in &self.list {
+            let fields: [(&str, Option<&str>); 13] = [
+                ("id", Some(&p.id)),
+                ("name", Some(&p.name)),
+                (
+                    "mode",
+                    Some(if p.mode == Mode::Direct {
+                        "direct"
+                    } else {
+                        "relay"
+                    }),
+                ),
+                ("relay_url", p.relay_url.as_deref()),
+                ("base_url", Some(&p.base_url)),
+                (
+                    "auth",
+                    Some(match p.auth {
+                        AuthStyle::Bearer => "bearer",
+                        AuthStyle::Header => "header",
+                        AuthStyle::Azure => "azure",
+                    }),
+                ),
+                ("key_header", Some(&p.key_header)),
+                ("azure_deployment", Some(&p.azure_deployment)),
+                ("azure_api_version", Some(&p.azure_api_version)),
+                ("organization", Some(&p.organization)),
+                ("project", Some(&p.project)),
+                (
+                    "key_storage",
+                    Some(match p.key_storage {
+                        KeyStorage::Session => "session",
+                        KeyStorage::Remembered => "remembered",
+                    }),
+                ),
+                ("default_model", p.default_model.as_deref()),
+            ];
+            out.push_str("[profile]\n");
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    out.push_str(key);
+                    out.push('=');
+                    out.push_str(&escape_line(value));
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// Profiles as [`Profiles::to_text`] wrote them. `None` when the text is not such a
+    /// document; unknown keys are skipped and missing ones take their defaults
+    /// ([`Profiles::normalized`] repairs the rest).
+    pub fn from_text(text: &str) -> Option<Profiles> {
+        let mut lines = text.lines();
+        if lines.next()? != PROFILES_HEADER {
+            return None;
+        }
+        let mut profiles = Profiles {
+            list: Vec::new(),
+            active: String::new(),
+        };
+        for line in lines {
+            if line == "[profile]" {
+                profiles.list.push(Profile::default());
+                continue;
+            }
+            let Some((key, raw)) = line.split_once('=') else {
+                continue;
+            };
+            let value = unescape_line(raw);
+            let Some(p) = profiles.list.last_mut() else {
+                if key == "active" {
+                    profiles.active = value;
+                }
+                continue;
+            };
+            match key {
+                "id" => p.id = value,
+                "name" => p.name = value,
+                "mode" => {
+                    p.mode = if value == "direct" {
+                        Mode::Direct
+                    } else {
+                        Mode::Relay
+                    }
+                }
+                "relay_url" => p.relay_url = Some(value),
+                "base_url" => p.base_url = value,
+                "auth" => {
+                    p.auth = match value.as_str() {
+                        "header" => AuthStyle::Header,
+                        "azure" => AuthStyle::Azure,
+                        _ => AuthStyle::Bearer,
+                    }
+                }
+                "key_header" => p.key_header = value,
+                "azure_deployment" => p.azure_deployment = value,
+                "azure_api_version" => p.azure_api_version = value,
+                "organization" => p.organization = value,
+                "project" => p.project = value,
+                "key_storage" => {
+                    p.key_storage = if value == "remembered" {
+                        KeyStorage::Remembered
+                    } else {
+                        KeyStorage::Session
+                    }
+                }
+                "default_model" => p.default_model = Some(value),
+                _ => {}
+            }
+        }
+        Some(profiles)
+    }
+}
+
 /// `https://api.openai.com/v1` → `api.openai.com`.
 fn host_of(url: &str) -> String {
+    let url = url.trim();
     let rest = url
-        .trim()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        "My API".to_owned()
-    } else {
-        host.to_owned()
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    match rest.split(['/', '?', '#']).next() {
+        Some(host) if !host.is_empty() => host.to_owned(),
+        _ => "My API".to_owned(),
     }
 }
 
@@ -551,7 +722,7 @@ mod tests {
 
     #[test]
     fn old_settings_become_the_first_profile() {
-        let old: LegacySettings = serde_json::from_str(
+        let old = LegacySettings::from_json(
             r#"{"mode":"direct","relay_url":null,"base_url":"https://llm.example.com/v1",
                 "organization":"org-9","project":"","remember_key":true,"daily_budget":2.5}"#,
         )
@@ -639,9 +810,64 @@ mod tests {
     }
 
     #[test]
+    fn profiles_read_back_what_was_saved_and_tolerate_damage() {
+        let mut profiles = Profiles::default();
+        profiles.list.push(Profile {
+            id: "p1".into(),
+            name: "Azure \"prod\"\nsecond line \\ slash=x".into(),
+            mode: Mode::Direct,
+            relay_url: Some("https://relay.example".into()),
+            base_url: "https://r.openai.azure.com".into(),
+            auth: AuthStyle::Azure,
+            key_header: "x-key".into(),
+            azure_deployment: "dep".into(),
+            azure_api_version: "2025-01-01".into(),
+            organization: "org".into(),
+            project: "proj".into(),
+            key_storage: KeyStorage::Remembered,
+            default_model: Some("gpt-image-2".into()),
+        });
+        profiles.list.push(Profile {
+            id: "p2".into(),
+            auth: AuthStyle::Header,
+            ..Profile::default()
+        });
+        profiles.active = "p1".into();
+        let text = profiles.to_text();
+        assert_eq!(text.lines().filter(|l| *l == "[profile]").count(), 3);
+        assert_eq!(Profiles::from_text(&text), Some(profiles));
+        let damaged = Profiles::from_text(
+            "easel-profiles 1\nactive=x\n[profile]\nmode=sideways\nauth=carrier-pigeon\nfuture=1\njunk line",
+        )
+        .unwrap();
+        assert_eq!(damaged.list, vec![Profile::default()]);
+        assert_eq!(damaged.active, "x");
+        assert_eq!(Profiles::from_text("{\"list\":[]}"), None);
+        assert_eq!(Profiles::from_text(""), None);
+        assert_eq!(
+            LegacySettings::from_json("{}"),
+            Some(LegacySettings::default())
+        );
+        assert_eq!(LegacySettings::from_json("[]"), None);
+        let odd = LegacySettings::from_json(
+            r#" { "nested": {"mode": "direct", "a": [1, "}"]}, "base_url": "https:\/\/x.example\u002fv1\"q",
+                 "remember_key": true, "daily_budget": -1.5e3, "mode": "direct" } "#,
+        )
+        .unwrap();
+        assert_eq!(odd.base_url.as_deref(), Some("https://x.example/v1\"q"));
+        assert!(odd.remember_key);
+        assert_eq!(odd.mode, Mode::Direct);
+        assert_eq!(
+            LegacySettings::from_json(r#"{"mode": "direct""#),
+            None,
+            "truncated"
+        );
+    }
+
+    #[test]
     fn a_saved_profile_never_holds_a_secret() {
-        let json = serde_json::to_string(&Profiles::default()).unwrap();
-        for word in ["\"api_key\"", "token", "secret"] {
+        let json = Profiles::default().to_text();
+        for word in ["api_key", "token", "secret"] {
             assert!(!json.contains(word), "{word} in {json}");
         }
     }

@@ -104,7 +104,7 @@ fn is_svg(bytes: &[u8]) -> bool {
 
 /// An SVG's size: its `width` and `height` attributes (plain or `px` numbers), else its
 /// `viewBox`.
-fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+pub fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     let text = std::str::from_utf8(&bytes[..bytes.len().min(4096)]).ok()?;
     let tag = &text[text.find("<svg")?..];
     let tag = &tag[..tag.find('>')?];
@@ -125,9 +125,19 @@ fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
             }
         }
     };
+    // Whole pixels, a fraction rounded; integers only (float parsing would add ~10 KB of wasm).
     let number = |text: &str| -> Option<u32> {
-        let n: f64 = text.trim().trim_end_matches("px").parse().ok()?;
-        (1.0..1e6).contains(&n).then_some(n.round() as u32)
+        let text = text.trim().trim_end_matches("px");
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let n: u32 = whole.parse().ok().filter(|n| (1..1_000_000).contains(n))?;
+        let round_up = fraction
+            .bytes()
+            .next()
+            .is_some_and(|d| (b'5'..=b'9').contains(&d));
+        fraction
+            .bytes()
+            .all(|d| d.is_ascii_digit())
+            .then_some(n + u32::from(round_up))
     };
     if let (Some(w), Some(h)) = (
         attribute("width").and_then(number),
@@ -171,7 +181,9 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
             _ => return None,
         },
         ImageFormat::Jpeg => jpeg_dimensions(bytes)?,
-        ImageFormat::Svg => svg_dimensions(bytes)?,
+        // Read by `svg_dimensions`, which the app does not need (it knows the size it asked
+        // for) and so does not ship.
+        ImageFormat::Svg => return None,
     };
     (size.0 > 0 && size.1 > 0).then_some(size)
 }
@@ -301,10 +313,15 @@ mod tests {
         assert_eq!(dimensions(&webp), Some((640, 480)));
         assert_eq!(dimensions(b"not an image at all"), None);
         let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" stroke-width="2" width="1024" height="768px">"#;
-        assert_eq!(dimensions(svg), Some((1024, 768)));
+        assert_eq!(dimensions(svg), None, "not read by `dimensions`");
+        assert_eq!(svg_dimensions(svg), Some((1024, 768)));
         let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1536,1024"></svg>"#;
-        assert_eq!(dimensions(svg), Some((1536, 1024)));
-        assert_eq!(dimensions(br#"<svg width="100%" height="100%">"#), None);
+        assert_eq!(svg_dimensions(svg), Some((1536, 1024)));
+        assert_eq!(svg_dimensions(br#"<svg width="100%" height="100%">"#), None);
+        assert_eq!(
+            svg_dimensions(br#"<svg width="99.5" height="10.25px">"#),
+            Some((100, 10))
+        );
     }
 
     #[test]

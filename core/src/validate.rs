@@ -27,13 +27,13 @@ impl Problem {
 
 /// Every problem with the request; empty when it can be sent.
 pub fn validate(request: &GenerationRequest) -> Vec<Problem> {
-    check(request, catalog::find(&request.model), None)
+    check(request, catalog::find(&request.model), false)
 }
 
 /// Only the basic shape, whatever the model is called: for a model the user typed by name,
 /// which on their server may differ from OpenAI's model of that name.
 pub fn validate_free_form(request: &GenerationRequest) -> Vec<Problem> {
-    check(request, None, None)
+    check(request, None, false)
 }
 
 /// The guides an edit carries besides its images, as far as validation cares.
@@ -48,14 +48,13 @@ pub struct EditGuides {
 /// Every problem with an edit request (`/images/edits`) and its guides; empty when it can be
 /// sent. Unknown models get the free-form checks, plus the mask/markup rule.
 pub fn validate_edit(request: &GenerationRequest, guides: EditGuides) -> Vec<Problem> {
-    check(request, catalog::find(&request.model), Some(guides))
+    let model = catalog::find(&request.model);
+    let mut problems = check(request, model, true);
+    check_edit(request, model, guides, &mut problems);
+    problems
 }
 
-fn check(
-    request: &GenerationRequest,
-    model: Option<&Model>,
-    edit: Option<EditGuides>,
-) -> Vec<Problem> {
+fn check(request: &GenerationRequest, model: Option<&Model>, edit: bool) -> Vec<Problem> {
     let mut problems = Vec::new();
     if request.prompt.trim().is_empty() {
         problems.push(Problem::new("prompt", "Write a prompt first."));
@@ -68,7 +67,12 @@ fn check(
         Some(model) => check_known(model, request, &mut problems),
         None => check_custom(request, &mut problems),
     }
-    check_edit(request, model, edit, &mut problems);
+    if !edit && request.input_fidelity.is_some() {
+        problems.push(Problem::new(
+            "input_fidelity",
+            "input_fidelity applies only to edits.",
+        ));
+    }
     problems
 }
 
@@ -76,18 +80,9 @@ fn check(
 fn check_edit(
     r: &GenerationRequest,
     model: Option<&Model>,
-    edit: Option<EditGuides>,
+    guides: EditGuides,
     problems: &mut Vec<Problem>,
 ) {
-    let Some(guides) = edit else {
-        if r.input_fidelity.is_some() {
-            problems.push(Problem::new(
-                "input_fidelity",
-                "input_fidelity applies only to edits.",
-            ));
-        }
-        return;
-    };
     if let Some(model) = model {
         if !model.edits {
             problems.push(Problem::new(
@@ -319,8 +314,17 @@ fn check_animation_and_vector(r: &GenerationRequest, problems: &mut Vec<Problem>
                 "SVG options apply only to the svg output format.",
             ));
         }
-        let effort = options.reasoning.as_ref().and_then(|r| r.effort.as_deref());
-        if let Some(effort) = effort.filter(|e| !SVG_EFFORTS.contains(e)) {
+        if !options.well_formed {
+            problems.push(Problem::new(
+                "svg",
+                "svg must be an object: {\"model\": …, \"reasoning\": {\"effort\": …}}.",
+            ));
+        }
+        if let Some(effort) = options
+            .effort
+            .as_deref()
+            .filter(|e| !SVG_EFFORTS.contains(e))
+        {
             problems.push(invalid_value("svg.reasoning.effort", effort, SVG_EFFORTS));
         }
         if options
@@ -881,12 +885,7 @@ mod tests {
                 "gpt-image-2.6-sunburst",
                 |r| {
                     r.output_format = Some("svg".into());
-                    r.svg = Some(crate::api::SvgOptions {
-                        model: Some("gpt-5".into()),
-                        reasoning: Some(crate::api::Reasoning {
-                            effort: Some("high".into()),
-                        }),
-                    });
+                    r.set_svg_author(Some("gpt-5"), Some("high"));
                 },
                 &[],
             ),
@@ -894,18 +893,13 @@ mod tests {
                 "gpt-image-2.6-sunburst",
                 |r| {
                     r.output_format = Some("svg".into());
-                    r.svg = Some(crate::api::SvgOptions {
-                        model: None,
-                        reasoning: Some(crate::api::Reasoning {
-                            effort: Some("ultra".into()),
-                        }),
-                    });
+                    r.set_svg_author(None, Some("ultra"));
                 },
                 &["svg.reasoning.effort"],
             ),
             (
                 "gpt-image-2.6-sunburst",
-                |r| r.svg = Some(Default::default()),
+                |r| r.set_svg_author(Some("gpt-5"), None),
                 &["svg"],
             ),
             (

@@ -29,8 +29,8 @@ pub fn ProfileSwitch() -> impl IntoView {
         }
     };
     view! {
-        <Show when=move || settings.profiles.with(|list| list.len() > 1)>
-            <select id="profile" class="profile-switch" aria-label="Connection profile"
+        <select id="profile" class="profile-switch" aria-label="Connection profile"
+                hidden=move || settings.profiles.with(|list| list.len() < 2)
                 title="Where image requests go"
                 on:change:target=move |ev| switch(ev.target().value())>
                 {move || settings.profiles.get().into_iter().map(|p| {
@@ -40,6 +40,5 @@ pub fn ProfileSwitch() -> impl IntoView {
                     }
                 }).collect_view()}
             </select>
-        </Show>
     }
 }

@@ -1,4 +1,3 @@
-use easel_core::api::{Reasoning, SvgOptions};
 use easel_core::catalog::{self, GIF_FRAME_MS, GIF_FRAMES, Model, ModelStatus, SVG_EFFORTS};
 use easel_core::decimal::dollars;
 use easel_core::{GenerationRequest, pricing, validate, validate_free_form};
@@ -110,12 +109,7 @@ pub fn PromptForm() -> impl IntoView {
                 }
                 if fmt == "svg" {
                     let (author, effort) = (chosen(svg_model, ""), chosen(svg_effort, ""));
-                    if author.is_some() || effort.is_some() {
-                        r.svg = Some(SvgOptions {
-                            model: author.map(|a| a.trim().to_owned()),
-                            reasoning: effort.map(|e| Reasoning { effort: Some(e) }),
-                        });
-                    }
+                    r.set_svg_author(author.as_deref().map(str::trim), effort.as_deref());
                 }
                 r.safety_identifier = chosen(safety_identifier, "").map(|s| s.trim().to_owned());
                 r
@@ -182,8 +176,10 @@ pub fn PromptForm() -> impl IntoView {
         Some(m) => u32::from(m.n_max),
         None => 10,
     };
-    let has = move |pick: fn(&Model) -> bool| move || model.get().is_some_and(pick);
-    let format_is = move |name: &'static str| move || model.get().is_some() && format.get() == name;
+    // One closure type each for every group hidden by model or format (each type is code).
+    let lacks = move |pick: fn(&Model) -> bool| move || !model.get().is_some_and(pick);
+    let not_format =
+        move |name: &'static str| move || model.get().is_none() || format.get() != name;
     let prompt_limit = move || model.get().map(|m| m.prompt_max_chars);
 
     view! {
@@ -228,79 +224,69 @@ pub fn PromptForm() -> impl IntoView {
                     </div>
                 </Show>
 
-                <Show when=move || model.get().is_some()>
+                // Hidden (not rebuilt) for a model outside the catalog: cheaper than a <Show>.
                     <SizeChoice model size />
-                    <Choice id="quality" label="Quality" value=quality
-                        options=Signal::derive(move || model.get().map(|m| m.qualities).unwrap_or_default()) />
-                    <Show when=has(|m| !m.output_formats.is_empty())>
-                        <div class="param">
-                            <Choice id="format" label="Format" value=format
-                                options=Signal::derive(move || model.get().map(|m| m.output_formats).unwrap_or_default()) />
-                            <p class="hint" id="format-note">{move || model.get().and_then(|m| {
-                                let f = format.get();
-                                // Otherwise: why this model has no GIF/SVG.
-                                m.format_note(&f).or_else(|| m.format_note("gif"))
-                            })}</p>
-                        </div>
-                        <div class="param">
-                            <label for="compression">"Compression"</label>
-                            <input id="compression" type="number" min="0" max="100"
-                                disabled=move || !matches!(format.get().as_str(), "jpeg" | "webp")
-                                title="0–100; only the jpeg and webp formats are compressed"
-                                prop:value=move || compression.get().to_string()
-                                on:change:target=move |ev| compression.set(ev.target().value().parse().unwrap_or(100)) />
-                        </div>
-                    </Show>
-                    <Show when=has(|m| !m.backgrounds.is_empty())>
-                        <div class="param">
-                            <Choice id="background" label="Background" value=background
-                                options=Signal::derive(move || model.get().map(|m| m.backgrounds).unwrap_or_default()) />
-                            <p class="hint" id="background-note">{move || {
-                                let m = model.get()?;
-                                (background.get() == "transparent").then(|| {
-                                    if !matches!(format.get().as_str(), "png" | "webp") {
-                                        "Transparent needs the png or webp format."
-                                    } else if m.transparent_is_preview {
-                                        "Transparency is a preview feature on this model."
-                                    } else {
-                                        "Transparent: png or webp only."
-                                    }
-                                })
-                            }}</p>
-                        </div>
-                    </Show>
-                    <Show when=format_is("gif")>
+                    // One component for every choice from the model's lists: a list is one
+                    // loop, not a view type per control (each type is wasm every visitor loads).
+                    {[
+                        ("quality", "Quality", quality, (|m, _| m.qualities) as Pick, false),
+                        ("format", "Format", format, |m, _| m.output_formats, false),
+                        ("background", "Background", background, |m, _| m.backgrounds, false),
+                        ("complexity", "Complexity", complexity, |m, _| m.complexities, true),
+                        ("style", "Style", style, |m, _| m.styles, true),
+                        ("moderation", "Moderation", moderation,
+                            |m, _| if m.moderation { catalog::MODERATIONS } else { &[] }, false),
+                        ("svg-effort", "SVG reasoning", svg_effort,
+                            |_, f| if f == "svg" { SVG_EFFORTS } else { &[] }, true),
+                    ]
+                    .into_iter()
+                    .map(|(id, label, value, pick, optional)| view! {
+                        <ModelSelect model format id label value pick optional />
+                    })
+                    .collect_view()}
+                    <div class="param" hidden=lacks(|m| !m.output_formats.is_empty())>
+                        <label for="compression">"Compression"</label>
+                        <input id="compression" type="number" min="0" max="100"
+                            disabled=move || !matches!(format.get().as_str(), "jpeg" | "webp")
+                            title="0–100; only the jpeg and webp formats are compressed"
+                            prop:value=move || compression.get().to_string()
+                            on:change:target=move |ev| compression.set(ev.target().value().parse().unwrap_or(100)) />
+                    </div>
+                    <div class="group" hidden=not_format("gif")>
                         <NumberParam id="frames" label="Frames" value=frames
                             min=*GIF_FRAMES.start() max=*GIF_FRAMES.end()
                             title="2 to 16 frames; 9 when not set" />
                         <NumberParam id="frame-ms" label="Frame ms" value=frame_ms
                             min=*GIF_FRAME_MS.start() max=*GIF_FRAME_MS.end()
                             title="How long each frame shows; rounded to 10 ms" />
-                    </Show>
-                    <Show when=format_is("svg")>
-                        <div class="param">
-                            <label for="svg-model">"SVG author"</label>
-                            <input id="svg-model" type="text" placeholder="API default"
-                                title="The model that writes the SVG (optional)"
-                                prop:value=move || svg_model.get()
-                                on:input:target=move |ev| svg_model.set(ev.target().value()) />
-                        </div>
-                        <OptionalChoice id="svg-effort" label="SVG reasoning" value=svg_effort
-                            options=Signal::derive(|| SVG_EFFORTS) />
-                    </Show>
-                    <Show when=has(|m| !m.complexities.is_empty())>
-                        <OptionalChoice id="complexity" label="Complexity" value=complexity
-                            options=Signal::derive(move || model.get().map(|m| m.complexities).unwrap_or_default()) />
-                    </Show>
-                    <Show when=has(|m| !m.styles.is_empty())>
-                        <OptionalChoice id="style" label="Style" value=style
-                            options=Signal::derive(move || model.get().map(|m| m.styles).unwrap_or_default()) />
-                    </Show>
-                    <Show when=has(|m| m.moderation)>
-                        <Choice id="moderation" label="Moderation" value=moderation
-                            options=Signal::derive(|| catalog::MODERATIONS) />
-                    </Show>
-                </Show>
+                    </div>
+                    <div class="param" hidden=not_format("svg")>
+                        <label for="svg-model">"SVG author"</label>
+                        <input id="svg-model" type="text" placeholder="API default"
+                            title="The model that writes the SVG (optional)"
+                            prop:value=move || svg_model.get()
+                            on:input:target=move |ev| svg_model.set(ev.target().value()) />
+                    </div>
+                    <p class="hint notes">
+                        <span id="format-note">{move || model.get().and_then(|m| {
+                            // What the chosen format restricts, else why there is no GIF/SVG.
+                            m.format_note(&format.get()).or_else(|| m.format_note("gif"))
+                        })}</span>
+                        " "
+                        <span id="background-note">{move || {
+                            let m = model.get()?;
+                            (background.get() == "transparent").then(|| {
+                                if !matches!(format.get().as_str(), "png" | "webp") {
+                                    "Transparent needs the png or webp format."
+                                } else if m.transparent_is_preview {
+                                    "Transparency is a preview feature on this model."
+                                } else {
+                                    "Transparent: png or webp only."
+                                }
+                            })
+                        }}</span>
+                    </p>
+
 
                 <div class="param">
                     <label for="count">"Images"</label>
@@ -310,7 +296,7 @@ pub fn PromptForm() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </div>
-                <Show when=move || model.get().is_some_and(|m| m.streams) && !format_is("gif")() && !format_is("svg")()>
+                <Show when=move || model.get().is_some_and(|m| m.streams) && !matches!(format.get().as_str(), "gif" | "svg")>
                     <div class="param">
                         <label for="previews">"Previews"</label>
                         <select id="previews" title="Rough versions shown while the image is made; each costs a little more."
@@ -356,40 +342,30 @@ pub fn PromptForm() -> impl IntoView {
     }
 }
 
-/// A select over a fixed list of values.
-#[component]
-fn Choice(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    options: Signal<&'static [&'static str]>,
-) -> impl IntoView {
-    view! {
-        <div class="param">
-            <label for=id>{label}</label>
-            <select id=id on:change:target=move |ev| value.set(ev.target().value())>
-                {move || options.get().iter().map(|&option| view! {
-                    <option value=option prop:selected=move || value.get() == option>{option}</option>
-                }).collect_view()}
-            </select>
-        </div>
-    }
-}
+/// Which of a model's lists a select offers, given the chosen format (empty: not offered).
+type Pick = fn(&Model, &str) -> &'static [&'static str];
 
-/// A select whose first choice, "Default", sends nothing.
+/// A select over one of the chosen model's lists, hidden when the model has none; `optional`
+/// adds a first choice, "Default", that sends nothing.
 #[component]
-fn OptionalChoice(
+fn ModelSelect(
+    model: Memo<Option<&'static Model>>,
+    format: RwSignal<String>,
     id: &'static str,
     label: &'static str,
     value: RwSignal<String>,
-    options: Signal<&'static [&'static str]>,
+    pick: Pick,
+    optional: bool,
 ) -> impl IntoView {
+    let options = move || model.get().map_or(&[][..], |m| format.with(|f| pick(m, f)));
     view! {
-        <div class="param">
+        <div class="param" hidden=move || options().is_empty()>
             <label for=id>{label}</label>
             <select id=id on:change:target=move |ev| value.set(ev.target().value())>
-                <option value="" prop:selected=move || value.get().is_empty()>"Default"</option>
-                {move || options.get().iter().map(|&option| view! {
+                {optional.then(|| view! {
+                    <option value="" prop:selected=move || value.get().is_empty()>"Default"</option>
+                })}
+                {move || options().iter().map(|&option| view! {
                     <option value=option prop:selected=move || value.get() == option>{option}</option>
                 }).collect_view()}
             </select>
@@ -425,7 +401,7 @@ fn SizeChoice(model: Memo<Option<&'static Model>>, size: RwSignal<String>) -> im
     let custom = move || rule().is_some() && size.get() == CUSTOM_SIZE;
     let verdict = move || rule().map(|r| r.check_typed(&width.get(), &height.get()));
     view! {
-        <div class="param">
+        <div class="param" hidden=move || model.get().is_none()>
             <label for="size">"Size"</label>
             <select id="size" on:change:target=move |ev| size.set(ev.target().value())>
                 {move || model.get().map(|m| m.sizes).unwrap_or_default().iter().map(|&option| view! {
@@ -436,8 +412,7 @@ fn SizeChoice(model: Memo<Option<&'static Model>>, size: RwSignal<String>) -> im
                 })}
             </select>
         </div>
-        <Show when=custom>
-            <div class="param custom-size">
+        <div class="param custom-size" hidden=move || !custom()>
                 <label for="width">"Width × height"</label>
                 <span>
                     <input id="width" type="number" step="16" min="16" inputmode="numeric"
@@ -458,16 +433,15 @@ fn SizeChoice(model: Memo<Option<&'static Model>>, size: RwSignal<String>) -> im
                         None => None,
                     }}
                 </p>
-            </div>
-        </Show>
+        </div>
     }
 }
 
 fn model_option(m: &'static Model, choice: RwSignal<String>) -> impl IntoView {
     let label = match m.status {
         ModelStatus::Current => m.id.to_owned(),
-        ModelStatus::Deprecated { shutdown } => format!("{} (shuts down {shutdown})", m.id),
-        ModelStatus::ShutDown { since } => format!("{} (retired {since})", m.id),
+        ModelStatus::Deprecated { shutdown } => [m.id, " (shuts down ", shutdown, ")"].concat(),
+        ModelStatus::ShutDown { since } => [m.id, " (retired ", since, ")"].concat(),
     };
     view! { <option value=m.id prop:selected=move || choice.get() == m.id>{label}</option> }
 }

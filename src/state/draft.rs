@@ -125,10 +125,8 @@ impl Draft {
                 .frame_duration_ms
                 .unwrap_or(catalog::GIF_DEFAULT_FRAME_MS),
         );
-        let svg = request.svg.clone().unwrap_or_default();
-        self.svg_model.set(svg.model.unwrap_or_default());
-        self.svg_effort
-            .set(svg.reasoning.and_then(|r| r.effort).unwrap_or_default());
+        // `svg` is never read back from storage (see `GenerationRequest::svg`): the SVG author
+        // stays as it is in the form.
         self.safety_identifier
             .set(text(&request.safety_identifier, ""));
         match catalog::find(&request.model) {

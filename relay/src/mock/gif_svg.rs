@@ -8,7 +8,6 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use easel_core::api::SvgUsage;
 use easel_core::catalog::{GIF_DEFAULT_FRAME_MS, GIF_DEFAULT_FRAMES};
 use easel_core::{GenerationRequest, ImageData, ImagesResponse, Size};
 use image::codecs::gif::{GifEncoder, Repeat};
@@ -81,16 +80,13 @@ pub(super) async fn generate(
             .and_then(|m| m.qualities.iter().copied().find(|a| *a == q))
             .unwrap_or("medium"),
     };
-    let svg_usage = (kind == Kind::Svg).then(|| SvgUsage {
-        model: Some(
-            request
-                .svg
-                .as_ref()
-                .and_then(|s| s.model.clone())
-                .unwrap_or_else(|| "offline-svg-author".to_owned()),
-        ),
-        input_tokens: Some((request.prompt.chars().count() as u64).div_ceil(4).max(1)),
-        output_tokens: Some(400),
+    let svg_usage = (kind == Kind::Svg).then(|| {
+        let (author, _) = request.svg_author();
+        serde_json::json!({
+            "model": author.unwrap_or("offline-svg-author"),
+            "input_tokens": (request.prompt.chars().count() as u64).div_ceil(4).max(1),
+            "output_tokens": 400,
+        })
     });
     Ok(Json(ImagesResponse {
         created: now(),
@@ -319,7 +315,7 @@ mod tests {
         assert!(!svg.contains("<script"));
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(
-            easel_core::files::dimensions(svg.as_bytes()),
+            easel_core::files::svg_dimensions(svg.as_bytes()),
             Some((96, 64))
         );
         assert_eq!(svg, svg_document("cats & <dogs>", 0, SMALL));

@@ -221,6 +221,8 @@ fn parse(body: &[u8]) -> Result<GenerationRequest, AppError> {
                 },
             }
         })?;
+    // Not read by serde (see `GenerationRequest::svg`): taken as the body has it.
+    request.svg = object.get("svg").map(easel_core::api::SvgAuthor::from_json);
     if request.model.is_empty() {
         request.model = default_model(&request).to_owned();
     }
