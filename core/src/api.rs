@@ -363,6 +363,32 @@ mod tests {
     }
 
     #[test]
+    fn svg_author_is_read_from_a_body_and_checked_for_shape() {
+        let good = SvgAuthor::from_json(
+            &serde_json::json!({"model": "m", "reasoning": {"effort": "low"}}),
+        );
+        assert_eq!(
+            (
+                good.model.as_deref(),
+                good.effort.as_deref(),
+                good.well_formed
+            ),
+            (Some("m"), Some("low"), true)
+        );
+        for bad in [
+            serde_json::json!("gpt-5"),
+            serde_json::json!({"model": 5}),
+            serde_json::json!({"reasoning": {"effort": ["low"]}}),
+        ] {
+            assert!(!SvgAuthor::from_json(&bad).well_formed, "{bad}");
+        }
+        assert!(
+            SvgAuthor::from_json(&serde_json::json!({})).well_formed,
+            "both are optional"
+        );
+    }
+
+    #[test]
     fn gif_and_svg_fields_use_the_api_names() {
         let mut r = GenerationRequest::for_model("gpt-image-2.6-flare", "a fox");
         r.output_format = Some("svg".into());

@@ -141,6 +141,16 @@ async fn what_the_api_refuses_is_refused_in_its_envelope() {
             "'ultra'",
         ),
         (json!({"complexity": "extreme"}), "complexity", "'extreme'"),
+        (
+            json!({"output_format": "svg", "svg": "gpt-5"}),
+            "svg",
+            "must be an object",
+        ),
+        (
+            json!({"output_format": "png", "svg": {"model": "gpt-5"}}),
+            "svg",
+            "only to the svg",
+        ),
     ];
     for (extra, param, words) in cases {
         let mut body = json!({"model": "gpt-image-2.6-flare", "prompt": "a fox"});
