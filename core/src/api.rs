@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, ResultEncoding};
+use crate::files::ImageFormat;
 
 /// `POST /images/generations`. Only the fields that are set are sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,28 @@ pub struct GenerationRequest {
     /// Previews sent before each finished image when streaming, 0–3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<u32>,
+    /// Planning effort, `low`/`medium`/`high` (gpt-image-2.6); the model's default when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complexity: Option<String>,
+    /// Frames of an animated GIF (`output_format: gif`), 2–16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_count: Option<u32>,
+    /// How long each GIF frame shows, in ms (the API rounds to 10 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_duration_ms: Option<u32>,
+    /// Who writes an SVG (`output_format: svg`), and how hard it thinks; sent as
+    /// `{"model": …, "reasoning": {"effort": …}}`. Never read back by serde: a deserializer for
+    /// it costs every visitor a few KB of wasm, so a server reading requests (the relay) takes
+    /// it from the body itself ([`SvgAuthor::from_json`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub svg: Option<SvgAuthor>,
+    /// A stable, anonymous id of the person asking (replaces the deprecated `user`), so OpenAI
+    /// can tell one abusive user from a whole app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    /// Edits only: how closely the result keeps the input images' details, `low` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_fidelity: Option<String>,
 }
 
 impl GenerationRequest {
@@ -61,6 +84,22 @@ impl GenerationRequest {
         request
     }
 
+    /// Sets `svg` from the SVG author model and its reasoning effort; neither removes it.
+    pub fn set_svg_author(&mut self, model: Option<&str>, effort: Option<&str>) {
+        self.svg = (model.is_some() || effort.is_some()).then(|| SvgAuthor {
+            model: model.map(str::to_owned),
+            effort: effort.map(str::to_owned),
+            well_formed: true,
+        });
+    }
+
+    /// `svg.model` and `svg.reasoning.effort`.
+    pub fn svg_author(&self) -> (Option<&str>, Option<&str>) {
+        self.svg.as_ref().map_or((None, None), |svg| {
+            (svg.model.as_deref(), svg.effort.as_deref())
+        })
+    }
+
     /// How many images this request asks for (the API's default is one).
     pub fn image_count(&self) -> u32 {
         self.n.unwrap_or(1)
@@ -68,12 +107,58 @@ impl GenerationRequest {
 
     /// The file extension the results will most likely have, before any bytes are seen.
     pub fn expected_extension(&self) -> &str {
-        match self.output_format.as_deref() {
-            Some("jpeg") | Some("jpg") => "jpg",
-            Some("webp") => "webp",
-            _ => "png",
+        self.output_format
+            .as_deref()
+            .and_then(ImageFormat::from_output_format)
+            .map_or("png", ImageFormat::extension)
+    }
+}
+
+/// The `svg` object of a request: the model that writes the SVG and its reasoning effort.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SvgAuthor {
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    /// False when the body's `svg` was not `{"model": text, "reasoning": {"effort": text}}`.
+    pub well_formed: bool,
+}
+
+impl SvgAuthor {
+    /// Reads a request body's `svg` value.
+    pub fn from_json(value: &serde_json::Value) -> SvgAuthor {
+        let text = |v: Option<&serde_json::Value>| match v {
+            None => Ok(None),
+            Some(v) => v.as_str().map(|s| Some(s.to_owned())).ok_or(()),
+        };
+        let (model, effort) = (
+            text(value.get("model")),
+            text(value.pointer("/reasoning/effort")),
+        );
+        SvgAuthor {
+            well_formed: value.is_object() && model.is_ok() && effort.is_ok(),
+            model: model.unwrap_or_default(),
+            effort: effort.unwrap_or_default(),
         }
     }
+}
+
+impl Serialize for SvgAuthor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(model) = &self.model {
+            map.serialize_entry("model", model)?;
+        }
+        if let Some(effort) = &self.effort {
+            map.serialize_entry("reasoning", &Reasoning { effort })?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Reasoning<'a> {
+    effort: &'a str,
 }
 
 /// The body of a successful images response.
@@ -93,6 +178,10 @@ pub struct ImagesResponse {
     pub quality: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// What writing an SVG cost (`output_format: svg`), billed apart from the image:
+    /// `{"model", "input_tokens", "output_tokens"}`, kept as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svg_usage: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +307,7 @@ mod tests {
           "svg_usage": {"model": "x"}
         }"#;
         let response: ImagesResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(response.svg_usage.as_ref().unwrap()["model"], "x");
         assert_eq!(response.data.len(), 1);
         assert_eq!(response.size.as_deref(), Some("2048x1152"));
         assert_eq!(response.quality.as_deref(), Some("xhigh"));
@@ -266,5 +356,65 @@ mod tests {
         assert_eq!(r.expected_extension(), "jpg");
         r.output_format = Some("webp".into());
         assert_eq!(r.expected_extension(), "webp");
+        r.output_format = Some("gif".into());
+        assert_eq!(r.expected_extension(), "gif");
+        r.output_format = Some("svg".into());
+        assert_eq!(r.expected_extension(), "svg");
+    }
+
+    #[test]
+    fn svg_author_is_read_from_a_body_and_checked_for_shape() {
+        let good = SvgAuthor::from_json(
+            &serde_json::json!({"model": "m", "reasoning": {"effort": "low"}}),
+        );
+        assert_eq!(
+            (
+                good.model.as_deref(),
+                good.effort.as_deref(),
+                good.well_formed
+            ),
+            (Some("m"), Some("low"), true)
+        );
+        for bad in [
+            serde_json::json!("gpt-5"),
+            serde_json::json!({"model": 5}),
+            serde_json::json!({"reasoning": {"effort": ["low"]}}),
+        ] {
+            assert!(!SvgAuthor::from_json(&bad).well_formed, "{bad}");
+        }
+        assert!(
+            SvgAuthor::from_json(&serde_json::json!({})).well_formed,
+            "both are optional"
+        );
+    }
+
+    #[test]
+    fn gif_and_svg_fields_use_the_api_names() {
+        let mut r = GenerationRequest::for_model("gpt-image-2.6-flare", "a fox");
+        r.output_format = Some("svg".into());
+        r.set_svg_author(Some("gpt-5"), Some("low"));
+        assert_eq!(r.svg_author(), (Some("gpt-5"), Some("low")));
+        r.complexity = Some("medium".into());
+        r.safety_identifier = Some("user-1".into());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["svg"],
+            serde_json::json!({"model": "gpt-5", "reasoning": {"effort": "low"}})
+        );
+        assert_eq!(json["complexity"], "medium");
+        assert_eq!(json["safety_identifier"], "user-1");
+        r.output_format = Some("gif".into());
+        r.svg = None;
+        r.frame_count = Some(4);
+        r.frame_duration_ms = Some(120);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            (
+                json["frame_count"].as_u64(),
+                json["frame_duration_ms"].as_u64()
+            ),
+            (Some(4), Some(120))
+        );
+        assert!(json.get("svg").is_none() && json.get("input_fidelity").is_none());
     }
 }

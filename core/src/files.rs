@@ -7,12 +7,43 @@ pub enum ImageFormat {
     Jpeg,
     Webp,
     Gif,
+    /// A vector document (gpt-image-2.6's `svg` output). It may carry scripts, so the app shows
+    /// it only through `<img>` (where none run) and never inline.
+    Svg,
 }
 
 impl ImageFormat {
-    /// Sniffs the format from the leading bytes. Only raster formats are recognised: anything
+    pub const ALL: [ImageFormat; 5] = [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::Webp,
+        ImageFormat::Gif,
+        ImageFormat::Svg,
+    ];
+
+    /// The format an `output_format` value asks for.
+    pub fn from_output_format(name: &str) -> Option<ImageFormat> {
+        match name {
+            "png" => Some(ImageFormat::Png),
+            "jpeg" | "jpg" => Some(ImageFormat::Jpeg),
+            "webp" => Some(ImageFormat::Webp),
+            "gif" => Some(ImageFormat::Gif),
+            "svg" => Some(ImageFormat::Svg),
+            _ => None,
+        }
+    }
+
+    pub fn from_mime(mime: &str) -> Option<ImageFormat> {
+        ImageFormat::ALL.into_iter().find(|f| f.mime() == mime)
+    }
+
+    /// Sniffs the format from the leading bytes: the raster formats by their signatures, and
+    /// SVG by a document that opens with XML and has an `<svg` element near the start. Anything
     /// else is not shown as an image.
     pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+        if is_svg(bytes) {
+            return Some(ImageFormat::Svg);
+        }
         match bytes {
             [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(ImageFormat::Png),
             [0xFF, 0xD8, 0xFF, ..] => Some(ImageFormat::Jpeg),
@@ -42,6 +73,7 @@ impl ImageFormat {
             ImageFormat::Jpeg => "image/jpeg",
             ImageFormat::Webp => "image/webp",
             ImageFormat::Gif => "image/gif",
+            ImageFormat::Svg => "image/svg+xml",
         }
     }
 
@@ -51,7 +83,75 @@ impl ImageFormat {
             ImageFormat::Jpeg => "jpg",
             ImageFormat::Webp => "webp",
             ImageFormat::Gif => "gif",
+            ImageFormat::Svg => "svg",
         }
+    }
+}
+
+/// An XML document (after a BOM and white space: a declaration, comment, doctype or the
+/// element itself) with an `<svg` element in its first 4 KB.
+fn is_svg(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(head) = start.map(|at| &bytes[at..bytes.len().min(at + 4096)]) else {
+        return false;
+    };
+    let opens_xml = [&b"<?xml"[..], b"<svg", b"<!--", b"<!DOCTYPE svg"]
+        .iter()
+        .any(|p| head.starts_with(p));
+    opens_xml && head.windows(4).any(|w| w == b"<svg")
+}
+
+/// An SVG's size: its `width` and `height` attributes (plain or `px` numbers), else its
+/// `viewBox`.
+pub fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let text = std::str::from_utf8(&bytes[..bytes.len().min(4096)]).ok()?;
+    let tag = &text[text.find("<svg")?..];
+    let tag = &tag[..tag.find('>')?];
+    let attribute = |name: &str| {
+        let mut rest = tag;
+        loop {
+            let at = rest.find(name)?;
+            let before = rest[..at].chars().last();
+            rest = &rest[at + name.len()..];
+            // `stroke-width=` is not `width=`: the name must start after white space.
+            if before.is_some_and(char::is_whitespace)
+                && let Some(value) = rest.trim_start().strip_prefix('=')
+                && let Some(quote) = value.trim_start().chars().next()
+                && (quote == '"' || quote == '\'')
+            {
+                let value = &value.trim_start()[1..];
+                return Some(&value[..value.find(quote)?]);
+            }
+        }
+    };
+    // Whole pixels, a fraction rounded; integers only (float parsing would add ~10 KB of wasm).
+    let number = |text: &str| -> Option<u32> {
+        let text = text.trim().trim_end_matches("px");
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let n: u32 = whole.parse().ok().filter(|n| (1..1_000_000).contains(n))?;
+        let round_up = fraction
+            .bytes()
+            .next()
+            .is_some_and(|d| (b'5'..=b'9').contains(&d));
+        fraction
+            .bytes()
+            .all(|d| d.is_ascii_digit())
+            .then_some(n + u32::from(round_up))
+    };
+    if let (Some(w), Some(h)) = (
+        attribute("width").and_then(number),
+        attribute("height").and_then(number),
+    ) {
+        return Some((w, h));
+    }
+    let view_box: Vec<&str> = attribute("viewBox")?
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|p| !p.is_empty())
+        .collect();
+    match view_box.as_slice() {
+        [_, _, w, h] => Some((number(w)?, number(h)?)),
+        _ => None,
     }
 }
 
@@ -81,6 +181,9 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
             _ => return None,
         },
         ImageFormat::Jpeg => jpeg_dimensions(bytes)?,
+        // Read by `svg_dimensions`, which the app does not need (it knows the size it asked
+        // for) and so does not ship.
+        ImageFormat::Svg => return None,
     };
     (size.0 > 0 && size.1 > 0).then_some(size)
 }
@@ -168,7 +271,20 @@ mod tests {
             Some(ImageFormat::Webp)
         );
         assert_eq!(ImageFormat::sniff(b"GIF89a..."), Some(ImageFormat::Gif));
-        assert_eq!(ImageFormat::sniff(b"<svg xmlns="), None);
+        assert_eq!(ImageFormat::sniff(b"<html><svg>"), None);
+        assert_eq!(ImageFormat::sniff(b"<svg"), Some(ImageFormat::Svg));
+        assert_eq!(
+            ImageFormat::sniff(b"\xEF\xBB\xBF\n <?xml version=\"1.0\"?>\n<svg xmlns=\"x\"/>"),
+            Some(ImageFormat::Svg)
+        );
+        assert_eq!(ImageFormat::sniff(b"<?xml version=\"1.0\"?><note/>"), None);
+        assert_eq!(ImageFormat::Svg.mime(), "image/svg+xml");
+        assert_eq!(ImageFormat::Svg.extension(), "svg");
+        assert_eq!(ImageFormat::from_mime("image/gif"), Some(ImageFormat::Gif));
+        assert_eq!(
+            ImageFormat::from_output_format("svg"),
+            Some(ImageFormat::Svg)
+        );
         assert_eq!(ImageFormat::sniff(b"{\"error\":1}"), None);
         assert_eq!(ImageFormat::sniff(b""), None);
         assert_eq!(ImageFormat::Jpeg.extension(), "jpg");
@@ -196,6 +312,16 @@ mod tests {
         webp.extend_from_slice(&bits.to_le_bytes());
         assert_eq!(dimensions(&webp), Some((640, 480)));
         assert_eq!(dimensions(b"not an image at all"), None);
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" stroke-width="2" width="1024" height="768px">"#;
+        assert_eq!(dimensions(svg), None, "not read by `dimensions`");
+        assert_eq!(svg_dimensions(svg), Some((1024, 768)));
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1536,1024"></svg>"#;
+        assert_eq!(svg_dimensions(svg), Some((1536, 1024)));
+        assert_eq!(svg_dimensions(br#"<svg width="100%" height="100%">"#), None);
+        assert_eq!(
+            svg_dimensions(br#"<svg width="99.5" height="10.25px">"#),
+            Some((100, 10))
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub mod validate;
 pub mod zip;
 
 pub use api::{GenerationRequest, ImageData, ImagesResponse, Usage};
-pub use backend::{Backend, Mode};
+pub use backend::{AuthStyle, Backend, KeyStorage, Mode, Profile, Profiles};
 pub use catalog::{Model, ModelStatus};
 pub use error::{ApiFailure, FailureKind};
 pub use size::Size;
-pub use validate::{Problem, validate, validate_free_form};
+pub use validate::{EditGuides, Problem, validate, validate_edit, validate_free_form};

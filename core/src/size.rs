@@ -88,6 +88,54 @@ impl CustomSizeRule {
     pub fn is_experimental(&self, size: Size) -> bool {
         size.pixels() > self.experimental_above_pixels
     }
+
+    /// The rule in one line, for the custom size field's hint.
+    pub fn describe(&self) -> String {
+        format!(
+            "Width and height in multiples of {m}, from 1:{a} to {a}:1, at most {edge} px a side \
+             and {pixels} pixels in all; above 2560x1440 results are experimental.",
+            m = self.multiple_of,
+            a = self.max_aspect,
+            edge = self.max_edge,
+            pixels = grouped(self.max_pixels)
+        )
+    }
+
+    /// The size typed into a custom width × height field, checked: `Ok(note)` with a note for
+    /// experimental sizes, else the reason it is refused.
+    pub fn check_typed(&self, width: &str, height: &str) -> Result<Option<&'static str>, String> {
+        let parse = |text: &str, side: &str| -> Result<u32, String> {
+            match text.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ if text.trim().is_empty() => Err(format!("Enter the {side} in pixels.")),
+                _ => Err(format!(
+                    "The {side} must be a whole number of pixels ('{}' is not).",
+                    text.trim()
+                )),
+            }
+        };
+        let size = Size {
+            width: parse(width, "width")?,
+            height: parse(height, "height")?,
+        };
+        self.check(size)?;
+        Ok(self
+            .is_experimental(size)
+            .then_some("Above 2560x1440 OpenAI calls results experimental."))
+    }
+}
+
+/// `8294400` → `8,294,400`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -189,5 +237,32 @@ mod tests {
             width: 2560,
             height: 1440
         }));
+    }
+
+    #[test]
+    fn typed_custom_sizes_explain_themselves() {
+        let rule = catalog::find("gpt-image-2").unwrap().custom_sizes.unwrap();
+        assert_eq!(rule.check_typed("1920", "1088"), Ok(None));
+        assert!(
+            rule.check_typed("3840", "2160")
+                .unwrap()
+                .unwrap()
+                .contains("experimental")
+        );
+        assert_eq!(
+            rule.check_typed("", "1024"),
+            Err("Enter the width in pixels.".into())
+        );
+        assert!(
+            rule.check_typed("1024", "12.5")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            rule.check_typed("1000", "1024")
+                .unwrap_err()
+                .contains("multiples of 16")
+        );
+        assert!(rule.describe().contains("8,294,400 pixels"));
     }
 }

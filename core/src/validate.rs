@@ -3,7 +3,10 @@
 //! ("Invalid value: … Supported values are: …") while staying readable.
 
 use crate::api::GenerationRequest;
-use crate::catalog::{self, Model, ResultEncoding};
+use crate::catalog::{
+    self, GIF_FRAME_MS, GIF_FRAMES, INPUT_FIDELITIES, MODERATIONS, Model, ResultEncoding,
+    SVG_EFFORTS,
+};
 use crate::size::Size;
 
 /// Why a request cannot be sent, tied to the parameter at fault.
@@ -24,16 +27,34 @@ impl Problem {
 
 /// Every problem with the request; empty when it can be sent.
 pub fn validate(request: &GenerationRequest) -> Vec<Problem> {
-    check(request, catalog::find(&request.model))
+    check(request, catalog::find(&request.model), false)
 }
 
 /// Only the basic shape, whatever the model is called: for a model the user typed by name,
 /// which on their server may differ from OpenAI's model of that name.
 pub fn validate_free_form(request: &GenerationRequest) -> Vec<Problem> {
-    check(request, None)
+    check(request, None, false)
 }
 
-fn check(request: &GenerationRequest, model: Option<&Model>) -> Vec<Problem> {
+/// The guides an edit carries besides its images, as far as validation cares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EditGuides {
+    /// A mask: transparent pixels mark where to paint.
+    pub mask: bool,
+    /// A `markup` image: strokes drawn over the first image to show what to change.
+    pub markup: bool,
+}
+
+/// Every problem with an edit request (`/images/edits`) and its guides; empty when it can be
+/// sent. Unknown models get the free-form checks, plus the mask/markup rule.
+pub fn validate_edit(request: &GenerationRequest, guides: EditGuides) -> Vec<Problem> {
+    let model = catalog::find(&request.model);
+    let mut problems = check(request, model, true);
+    check_edit(request, model, guides, &mut problems);
+    problems
+}
+
+fn check(request: &GenerationRequest, model: Option<&Model>, edit: bool) -> Vec<Problem> {
     let mut problems = Vec::new();
     if request.prompt.trim().is_empty() {
         problems.push(Problem::new("prompt", "Write a prompt first."));
@@ -46,7 +67,58 @@ fn check(request: &GenerationRequest, model: Option<&Model>) -> Vec<Problem> {
         Some(model) => check_known(model, request, &mut problems),
         None => check_custom(request, &mut problems),
     }
+    if !edit && request.input_fidelity.is_some() {
+        problems.push(Problem::new(
+            "input_fidelity",
+            "input_fidelity applies only to edits.",
+        ));
+    }
     problems
+}
+
+/// `input_fidelity` and `markup` belong to edits; markup and a mask exclude each other.
+fn check_edit(
+    r: &GenerationRequest,
+    model: Option<&Model>,
+    guides: EditGuides,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(model) = model {
+        if !model.edits {
+            problems.push(Problem::new(
+                "model",
+                format!("{} does not support image edits.", model.id),
+            ));
+        }
+        if r.input_fidelity.is_some() && !model.input_fidelity {
+            problems.push(unsupported("input_fidelity", model.id));
+        }
+        if guides.markup && !model.markup {
+            problems.push(Problem::new(
+                "markup",
+                format!(
+                    "{} takes no markup guide (GPT Image 2.5 and later do).",
+                    model.id
+                ),
+            ));
+        }
+    }
+    check_choice(
+        problems,
+        "input_fidelity",
+        r.input_fidelity.as_deref(),
+        INPUT_FIDELITIES,
+        &r.model,
+    );
+    if guides.markup && guides.mask {
+        problems.push(Problem::new(
+            "markup",
+            "A markup guide cannot be combined with a mask: use one or the other.",
+        ));
+    }
+    if guides.mask && r.output_format.as_deref() == Some("gif") {
+        problems.push(Problem::new("mask", "An animated GIF edit takes no mask."));
+    }
 }
 
 fn check_known(model: &Model, r: &GenerationRequest, problems: &mut Vec<Problem>) {
@@ -124,6 +196,8 @@ fn check_known(model: &Model, r: &GenerationRequest, problems: &mut Vec<Problem>
     if let Some(compression) = r.output_compression {
         if model.output_formats.is_empty() {
             problems.push(unsupported("output_compression", model.id));
+        } else if matches!(r.output_format.as_deref(), Some("gif") | Some("svg")) {
+            // Said by the gif/svg rules below.
         } else if !matches!(r.output_format.as_deref(), Some("jpeg") | Some("webp")) {
             problems.push(Problem::new(
                 "output_compression",
@@ -149,16 +223,120 @@ fn check_known(model: &Model, r: &GenerationRequest, problems: &mut Vec<Problem>
             );
         }
     }
-    if r.moderation.is_some() && model.results != ResultEncoding::AlwaysBase64 {
+    if r.moderation.is_some() && !model.moderation {
         problems.push(unsupported("moderation", model.id));
     } else {
         check_choice(
             problems,
             "moderation",
             r.moderation.as_deref(),
-            &["auto", "low"],
+            MODERATIONS,
             model.id,
         );
+    }
+    check_choice(
+        problems,
+        "complexity",
+        r.complexity.as_deref(),
+        model.complexities,
+        model.id,
+    );
+    check_animation_and_vector(r, problems);
+}
+
+/// The rules of the `gif` and `svg` output formats, for any model that accepts them: their
+/// own parameters only with them, no streaming or compression, one SVG per request.
+fn check_animation_and_vector(r: &GenerationRequest, problems: &mut Vec<Problem>) {
+    let format = r.output_format.as_deref();
+    let (gif, svg) = (format == Some("gif"), format == Some("svg"));
+    if gif || svg {
+        let name = if gif { "An animated GIF" } else { "An SVG" };
+        if r.stream == Some(true) || r.partial_images.is_some_and(|p| p > 0) {
+            problems.push(Problem::new(
+                "stream",
+                format!("{name} cannot be streamed or previewed."),
+            ));
+        }
+        if r.output_compression.is_some() {
+            problems.push(Problem::new(
+                "output_compression",
+                format!("{name} takes no compression."),
+            ));
+        }
+    }
+    if svg && r.image_count() != 1 {
+        problems.push(Problem::new(
+            "n",
+            format!(
+                "An SVG is made one per request (n must be 1, got {}).",
+                r.image_count()
+            ),
+        ));
+    }
+    for (param, value) in [
+        ("frame_count", r.frame_count.is_some()),
+        ("frame_duration_ms", r.frame_duration_ms.is_some()),
+    ] {
+        if value && !gif {
+            problems.push(Problem::new(
+                param,
+                format!("{param} applies only to the gif output format."),
+            ));
+        }
+    }
+    if let Some(frames) = r.frame_count.filter(|f| gif && !GIF_FRAMES.contains(f)) {
+        problems.push(Problem::new(
+            "frame_count",
+            format!(
+                "An animated GIF has {} to {} frames (got {frames}).",
+                GIF_FRAMES.start(),
+                GIF_FRAMES.end()
+            ),
+        ));
+    }
+    if let Some(ms) = r
+        .frame_duration_ms
+        .filter(|ms| gif && !GIF_FRAME_MS.contains(ms))
+    {
+        problems.push(Problem::new(
+            "frame_duration_ms",
+            format!(
+                "A frame lasts {} to {} ms (got {ms}).",
+                GIF_FRAME_MS.start(),
+                GIF_FRAME_MS.end()
+            ),
+        ));
+    }
+    if let Some(options) = &r.svg {
+        if !svg {
+            problems.push(Problem::new(
+                "svg",
+                "SVG options apply only to the svg output format.",
+            ));
+        }
+        if !options.well_formed {
+            problems.push(Problem::new(
+                "svg",
+                "svg must be an object: {\"model\": …, \"reasoning\": {\"effort\": …}}.",
+            ));
+        }
+        if let Some(effort) = options
+            .effort
+            .as_deref()
+            .filter(|e| !SVG_EFFORTS.contains(e))
+        {
+            problems.push(invalid_value("svg.reasoning.effort", effort, SVG_EFFORTS));
+        }
+        if options
+            .model
+            .as_deref()
+            .is_some_and(|m| m.trim().is_empty())
+        {
+            problems.push(Problem::new(
+                "svg.model",
+                "Name the SVG author model, or leave it out.",
+            ));
+        }
     }
 }
 
@@ -244,6 +422,7 @@ fn check_partial_images(r: &GenerationRequest, problems: &mut Vec<Problem>) {
 /// Models outside the catalog belong to compatible servers: only basic shape is checked.
 fn check_custom(r: &GenerationRequest, problems: &mut Vec<Problem>) {
     check_partial_images(r, problems);
+    check_animation_and_vector(r, problems);
     let n = r.image_count();
     if !(1..=16).contains(&n) {
         problems.push(Problem::new(
@@ -421,6 +600,393 @@ mod tests {
         assert_eq!(validate_free_form(&r), vec![]);
         r.prompt.clear();
         assert_eq!(params(&validate_free_form(&r)), ["prompt"]);
+    }
+
+    /// One row: a model, a change to its default request, and the parameters at fault
+    /// (empty: valid).
+    type Row = (
+        &'static str,
+        fn(&mut GenerationRequest),
+        &'static [&'static str],
+    );
+
+    fn run_table(rows: &[Row]) {
+        for (i, (model, change, expected)) in rows.iter().enumerate() {
+            let mut r = request(model);
+            change(&mut r);
+            let problems = validate(&r);
+            assert_eq!(
+                &params(&problems),
+                expected,
+                "row {i} ({model}): {problems:?}"
+            );
+            for p in &problems {
+                assert!(
+                    p.message.ends_with('.') || p.message.ends_with(')'),
+                    "row {i}: {}",
+                    p.message
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_per_model_and_rule() {
+        run_table(&[
+            ("gpt-image-2", |r| r.size = Some("2048x1152".into()), &[]),
+            ("gpt-image-2", |r| r.size = Some("1008x3024".into()), &[]),
+            (
+                "gpt-image-2",
+                |r| r.size = Some("1000x1008".into()),
+                &["size"],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.size = Some("3072x1008".into()),
+                &["size"],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.size = Some("4096x1024".into()),
+                &["size"],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.size = Some("3840x3840".into()),
+                &["size"],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.size = Some("512x512".into()),
+                &["size"],
+            ),
+            (
+                "gpt-image-2-2026-04-21",
+                |r| r.size = Some("1920x1088".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2.5-flare",
+                |r| r.size = Some("3840x2160".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| r.size = Some("1600x912".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| r.size = Some("1600x900".into()),
+                &["size"],
+            ),
+            ("gpt-image-1.5", |r| r.size = Some("1536x1024".into()), &[]),
+            (
+                "gpt-image-1.5",
+                |r| r.size = Some("2048x2048".into()),
+                &["size"],
+            ),
+            ("gpt-image-1-mini", |r| r.size = Some("auto".into()), &[]),
+            ("dall-e-3", |r| r.size = Some("1792x1024".into()), &[]),
+            ("dall-e-3", |r| r.size = Some("auto".into()), &["size"]),
+            ("dall-e-2", |r| r.size = Some("256x256".into()), &[]),
+        ]);
+    }
+
+    #[test]
+    fn qualities_backgrounds_and_formats_per_model() {
+        run_table(&[
+            (
+                "gpt-image-2.6-flare",
+                |r| r.quality = Some("max".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2.5-sunburst",
+                |r| r.quality = Some("xhigh".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.quality = Some("max".into()),
+                &["quality"],
+            ),
+            ("dall-e-3", |r| r.quality = Some("hd".into()), &[]),
+            (
+                "dall-e-3",
+                |r| r.quality = Some("high".into()),
+                &["quality"],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.background = Some("transparent".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2",
+                |r| {
+                    r.background = Some("transparent".into());
+                    r.output_format = Some("jpeg".into());
+                },
+                &["background"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.background = Some("transparent".into());
+                    r.output_format = Some("gif".into());
+                },
+                &["background"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.background = Some("transparent".into());
+                    r.output_format = Some("webp".into());
+                },
+                &[],
+            ),
+            (
+                "dall-e-2",
+                |r| r.background = Some("opaque".into()),
+                &["background"],
+            ),
+            (
+                "gpt-image-2.5-flare",
+                |r| r.output_format = Some("gif".into()),
+                &["output_format"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| r.output_format = Some("svg".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| r.output_format = Some("bmp".into()),
+                &["output_format"],
+            ),
+            (
+                "gpt-image-2",
+                |r| {
+                    r.output_format = Some("jpeg".into());
+                    r.output_compression = Some(101);
+                },
+                &["output_compression"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| r.complexity = Some("low".into()),
+                &[],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| r.complexity = Some("extreme".into()),
+                &["complexity"],
+            ),
+            (
+                "gpt-image-2.5-flare",
+                |r| r.complexity = Some("low".into()),
+                &["complexity"],
+            ),
+            ("gpt-image-2", |r| r.moderation = Some("low".into()), &[]),
+            (
+                "gpt-image-2",
+                |r| r.moderation = Some("off".into()),
+                &["moderation"],
+            ),
+            (
+                "dall-e-3",
+                |r| r.moderation = Some("low".into()),
+                &["moderation"],
+            ),
+            ("dall-e-3", |r| r.style = Some("natural".into()), &[]),
+            (
+                "gpt-image-2",
+                |r| r.style = Some("natural".into()),
+                &["style"],
+            ),
+            (
+                "gpt-image-2",
+                |r| r.safety_identifier = Some("hash-of-user".into()),
+                &[],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn gif_and_svg_rules() {
+        run_table(&[
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.output_format = Some("gif".into());
+                    r.frame_count = Some(16);
+                    r.frame_duration_ms = Some(120);
+                    r.n = Some(3);
+                },
+                &[],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.output_format = Some("gif".into());
+                    r.frame_count = Some(1);
+                },
+                &["frame_count"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.output_format = Some("gif".into());
+                    r.frame_count = Some(17);
+                },
+                &["frame_count"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.output_format = Some("gif".into());
+                    r.frame_duration_ms = Some(5);
+                },
+                &["frame_duration_ms"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| r.frame_count = Some(4),
+                &["frame_count"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.output_format = Some("gif".into());
+                    r.stream = Some(true);
+                    r.partial_images = Some(1);
+                },
+                &["stream"],
+            ),
+            (
+                "gpt-image-2.6-flare",
+                |r| {
+                    r.output_format = Some("gif".into());
+                    r.output_compression = Some(50);
+                },
+                &["output_compression"],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| {
+                    r.output_format = Some("svg".into());
+                    r.n = Some(2);
+                },
+                &["n"],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| {
+                    r.output_format = Some("svg".into());
+                    r.set_svg_author(Some("gpt-5"), Some("high"));
+                },
+                &[],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| {
+                    r.output_format = Some("svg".into());
+                    r.set_svg_author(None, Some("ultra"));
+                },
+                &["svg.reasoning.effort"],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| r.set_svg_author(Some("gpt-5"), None),
+                &["svg"],
+            ),
+            (
+                "gpt-image-2.6-sunburst",
+                |r| {
+                    r.output_format = Some("svg".into());
+                    r.stream = Some(true);
+                },
+                &["stream"],
+            ),
+        ]);
+        let mut custom = request("my-server-model");
+        custom.output_format = Some("svg".into());
+        custom.n = Some(4);
+        assert_eq!(params(&validate_free_form(&custom)), ["n"]);
+    }
+
+    #[test]
+    fn n_bounds_per_model() {
+        run_table(&[
+            ("gpt-image-2", |r| r.n = Some(10), &[]),
+            ("gpt-image-2.6-flare", |r| r.n = Some(10), &[]),
+            ("gpt-image-2.6-flare", |r| r.n = Some(11), &["n"]),
+            ("dall-e-2", |r| r.n = Some(10), &[]),
+            ("dall-e-3", |r| r.n = Some(1), &[]),
+            ("dall-e-3", |r| r.n = Some(2), &["n"]),
+            ("gpt-image-1-mini", |r| r.n = Some(0), &["n"]),
+        ]);
+    }
+
+    #[test]
+    fn prompt_length_per_model() {
+        for model in catalog::MODELS {
+            let mut r = request(model.id);
+            r.prompt = "é".repeat(model.prompt_max_chars);
+            assert_eq!(validate(&r), vec![], "{} at its limit", model.id);
+            r.prompt.push('x');
+            assert_eq!(
+                params(&validate(&r)),
+                ["prompt"],
+                "{} past its limit",
+                model.id
+            );
+        }
+    }
+
+    #[test]
+    fn edit_options_and_guides() {
+        let guides = |mask, markup| EditGuides { mask, markup };
+        let mut r = request("gpt-image-2.5-sunburst");
+        assert_eq!(validate_edit(&r, guides(false, true)), vec![]);
+        assert_eq!(params(&validate_edit(&r, guides(true, true))), ["markup"]);
+        r.input_fidelity = Some("high".into());
+        assert_eq!(validate_edit(&r, guides(true, false)), vec![]);
+        assert_eq!(
+            params(&validate(&r)),
+            ["input_fidelity"],
+            "generations take no input_fidelity"
+        );
+        r.input_fidelity = Some("exact".into());
+        assert_eq!(
+            params(&validate_edit(&r, guides(false, false))),
+            ["input_fidelity"]
+        );
+        let mut mini = request("gpt-image-1-mini");
+        mini.input_fidelity = Some("high".into());
+        assert_eq!(
+            params(&validate_edit(&mini, guides(false, false))),
+            ["input_fidelity"]
+        );
+        let gpt2 = request("gpt-image-2");
+        assert_eq!(
+            params(&validate_edit(&gpt2, guides(false, true))),
+            ["markup"]
+        );
+        assert_eq!(
+            params(&validate_edit(&request("dall-e-3"), guides(false, false))),
+            ["model"]
+        );
+        let mut gif = request("gpt-image-2.6-flare");
+        gif.output_format = Some("gif".into());
+        assert_eq!(params(&validate_edit(&gif, guides(true, false))), ["mask"]);
+        let custom = request("my-server-model");
+        assert_eq!(
+            params(&validate_edit(&custom, guides(true, true))),
+            ["markup"]
+        );
     }
 
     #[test]

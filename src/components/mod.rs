@@ -10,7 +10,7 @@ mod relay_banner;
 mod settings_drop;
 mod storage_health;
 
-pub use app_header::AppHeader;
+pub use app_header::{AppHeader, ProfileSwitch};
 pub use gallery_files::GalleryFiles;
 pub use gallery_grid::{GalleryGrid, StoredThumb};
 pub use gallery_toolbar::GalleryToolbar;

@@ -326,8 +326,19 @@ async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem
     // The request's cost, shared equally by its images.
     let cost = pricing::actual(&job.request, generation.usage.as_ref())
         .map(|total| total / generation.images.len().max(1) as f64);
+    // An SVG's size is not read from its bytes (see `easel_core::files::dimensions`): it is
+    // the size it was made at.
+    let made_at = generation
+        .size
+        .as_deref()
+        .or(job.request.size.as_deref())
+        .and_then(easel_core::Size::parse);
     for (index, image) in generation.images.iter().enumerate() {
         let id = format!("{}-{index}", job.uid);
+        let (width, height) = match made_at {
+            Some(size) if image.width == 0 => (size.width, size.height),
+            _ => (image.width, image.height),
+        };
         let item = GalleryItem {
             schema: ITEM_SCHEMA,
             id: id.clone(),
@@ -335,8 +346,8 @@ async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem
             mime: image.format.mime().to_owned(),
             bytes: image.byte_len,
             crc32: Some(image.crc32),
-            width: image.width,
-            height: image.height,
+            width,
+            height,
             prompt: job.request.prompt.clone(),
             revised_prompt: image.revised_prompt.clone(),
             model: job.request.model.clone(),
@@ -360,9 +371,7 @@ async fn gallery_records(job: &Job, generation: &Generation) -> Vec<(GalleryItem
             index: index as u32,
         };
         // A missing thumbnail only costs speed: the grid falls back to the full image.
-        let thumb = browser::thumbnail(&image.blob, image.width, image.height)
-            .await
-            .ok();
+        let thumb = browser::thumbnail(&image.blob, width, height).await.ok();
         let record = NewImage {
             id,
             job: job.uid.clone(),

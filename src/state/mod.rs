@@ -8,7 +8,7 @@ pub mod grid_layout;
 pub mod jobs;
 mod settings;
 
-pub use draft::{CUSTOM_MODEL, Draft};
+pub use draft::{CUSTOM_MODEL, CUSTOM_SIZE, Draft};
 pub use gallery::{GALLERY_DB, Gallery, GalleryStatus};
 pub use gallery_transfer::{GalleryTransfer, Progress};
 pub use gallery_view::GalleryView;

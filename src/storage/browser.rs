@@ -56,6 +56,16 @@ impl Thumbnail {
 /// A small WebP thumbnail, decoded and scaled by the browser (off the main thread where it
 /// can), so the grid never decodes full-size images.
 pub async fn thumbnail(image: &Blob, width: u32, height: u32) -> Result<Thumbnail, JsValue> {
+    // Chromium cannot make a bitmap from an SVG Blob; a vector scales itself and is small, so
+    // it is its own thumbnail (shown, like the image, only through `<img>`). A GIF's thumbnail
+    // is its first frame.
+    if image.type_() == easel_core::files::ImageFormat::Svg.mime() {
+        let bytes = JsFuture::from(image.array_buffer()).await?;
+        return Ok(Thumbnail {
+            mime: image.type_(),
+            bytes: Uint8Array::new(&bytes),
+        });
+    }
     let scale = f64::from(THUMB_EDGE) / f64::from(width.max(height).max(1));
     let (w, h) = if scale < 1.0 {
         (

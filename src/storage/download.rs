@@ -30,15 +30,7 @@ pub async fn file_for_download(item: &GalleryItem, image: &Blob) -> Result<Blob,
 
 /// The download name of an item: `a-fox-in-snow-2.png` (its prompt, its position from 1).
 pub fn download_name(item: &GalleryItem) -> String {
-    let extension = [
-        ImageFormat::Png,
-        ImageFormat::Jpeg,
-        ImageFormat::Webp,
-        ImageFormat::Gif,
-    ]
-    .into_iter()
-    .find(|f| f.mime() == item.mime)
-    .map_or("bin", ImageFormat::extension);
+    let extension = ImageFormat::from_mime(&item.mime).map_or("bin", ImageFormat::extension);
     easel_core::files::download_name(&item.prompt, item.index as usize + 1, extension)
 }
 

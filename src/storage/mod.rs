@@ -12,4 +12,6 @@ pub use browser::Thumbnail;
 pub use download::{file_for_download, save_as};
 pub use gallery_db::{GalleryDb, ItemRecord, NewImage, StorageError, StoredItem};
 pub use object_url::ObjectUrl;
-pub use preferences::{load_json, load_text, remove, save_json, save_text};
+pub use preferences::{
+    Area, load_json, load_text, load_text_in, remove, remove_in, save_json, save_text, save_text_in,
+};

@@ -33,3 +33,38 @@ pub fn save_json<T: Serialize>(key: &str, value: &T) {
         save_text(key, &text);
     }
 }
+
+/// `sessionStorage`: kept for this tab until it closes, then gone.
+fn session() -> Option<Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Where a secret is kept: this tab's session, or this device (`localStorage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    Session,
+    Device,
+}
+
+fn area(area: Area) -> Option<Storage> {
+    match area {
+        Area::Session => session(),
+        Area::Device => local(),
+    }
+}
+
+pub fn load_text_in(place: Area, key: &str) -> Option<String> {
+    area(place)?.get_item(key).ok().flatten()
+}
+
+pub fn save_text_in(place: Area, key: &str, value: &str) {
+    if let Some(storage) = area(place) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+pub fn remove_in(place: Area, key: &str) {
+    if let Some(storage) = area(place) {
+        let _ = storage.remove_item(key);
+    }
+}

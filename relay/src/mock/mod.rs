@@ -23,6 +23,7 @@ use crate::{AppError, AppState, Config};
 pub mod draw;
 mod edit;
 mod fault;
+mod gif_svg;
 mod store;
 mod stream;
 
@@ -72,6 +73,9 @@ async fn generate(state: &AppState, incoming: &Incoming) -> Result<Response, App
             param: Some(problem.param.to_owned()),
             code: "invalid_value",
         });
+    }
+    if let Some(kind) = gif_svg::Kind::of(&request) {
+        return gif_svg::generate(state, &request, kind).await;
     }
     let plan = Plan::new(&request)?;
     if let Some(partials) = stream::requested(&request.model, &incoming.form)? {
@@ -217,6 +221,8 @@ fn parse(body: &[u8]) -> Result<GenerationRequest, AppError> {
                 },
             }
         })?;
+    // Not read by serde (see `GenerationRequest::svg`): taken as the body has it.
+    request.svg = object.get("svg").map(easel_core::api::SvgAuthor::from_json);
     if request.model.is_empty() {
         request.model = default_model(&request).to_owned();
     }

@@ -9,6 +9,7 @@ mod fake;
 mod faults;
 mod forwarding;
 mod generator;
+mod gif_svg;
 mod guards;
 mod routes;
 mod sockets;
