@@ -12,7 +12,7 @@ use leptos_router::{Lazy, LazyRoute, path};
 
 use crate::components::AppHeader;
 use crate::pages::{EditPage, GalleryPage, NotFound, SettingsPage, Studio};
-use crate::state::{Draft, GALLERY_DB, Gallery, GalleryView, Jobs, Settings};
+use crate::state::{Draft, GALLERY_DB, Gallery, GalleryQuery, Jobs, Settings};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -21,7 +21,7 @@ pub fn App() -> impl IntoView {
     Draft::provide();
     let gallery = Gallery::provide(GALLERY_DB);
     Jobs::provide(gallery);
-    GalleryView::provide(gallery);
+    GalleryQuery::provide();
     view! {
         <Router>
             <AppHeader />

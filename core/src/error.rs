@@ -153,7 +153,7 @@ pub fn classify(status: u16, body: &str) -> ApiFailure {
     let type_is = |t: &str| kind_text.as_deref() == Some(t);
     let kind = if code_is("moderation_blocked")
         || code_is("content_policy_violation")
-        || type_is("image_generation_user_error") && message.to_lowercase().contains("safety")
+        || type_is("image_generation_user_error") && message.to_ascii_lowercase().contains("safety")
     {
         FailureKind::Moderation
     } else if code_is("insufficient_quota")

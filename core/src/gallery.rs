@@ -308,14 +308,15 @@ impl EmbeddedSettings {
                 serde_json::Value::String(String::new()),
             );
             probe.insert(key.clone(), value.clone());
-            if serde_json::from_value::<GenerationRequest>(serde_json::Value::Object(probe)).is_ok()
-            {
+            // Through text, like every other request read: one deserializer in the app's code.
+            let probe = serde_json::Value::Object(probe).to_string();
+            if serde_json::from_str::<GenerationRequest>(&probe).is_ok() {
                 kept.insert(key.clone(), value.clone());
             }
         }
         kept.insert("prompt".to_owned(), self.prompt.clone().into());
         kept.insert("model".to_owned(), self.model.clone().into());
-        serde_json::from_value(serde_json::Value::Object(kept)).unwrap_or_else(|_| {
+        serde_json::from_str(&serde_json::Value::Object(kept).to_string()).unwrap_or_else(|_| {
             GenerationRequest {
                 prompt: self.prompt.clone(),
                 model: self.model.clone(),

@@ -231,7 +231,7 @@ pub fn MaskPainter(
         if typing {
             return;
         }
-        match (ev.key().to_lowercase().as_str(), ev.shift_key()) {
+        match (ev.key().to_ascii_lowercase().as_str(), ev.shift_key()) {
             ("z", false) => mask.undo(),
             ("z", true) | ("y", _) => mask.redo(),
             _ => return,

@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
 use crate::components::{GalleryFiles, GalleryGrid, GalleryToolbar, Lightbox, StorageHealth};
-use crate::state::{GalleryStatus, GalleryTransfer, GalleryView};
+use crate::state::{Gallery, GalleryStatus, GalleryTransfer, GalleryView};
 
 /// Every stored image: search, filter, select, open.
 #[component]
 pub fn GalleryPage() -> impl IntoView {
     crate::storage::browser::mark("gallery-page");
-    let view = expect_context::<GalleryView>();
+    let gallery = expect_context::<Gallery>();
+    let view = GalleryView::provide(gallery);
     let gallery = view.gallery;
     GalleryTransfer::provide(view);
     view! {

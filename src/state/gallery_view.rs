@@ -13,6 +13,16 @@ use crate::state::Gallery;
 /// How long a deletion can be undone.
 const UNDO_WINDOW: Duration = Duration::from_secs(6);
 
+/// The gallery's search and filters, kept by the app while the user is on other pages.
+#[derive(Clone, Copy)]
+pub struct GalleryQuery(pub RwSignal<Query>);
+
+impl GalleryQuery {
+    pub fn provide() {
+        provide_context(GalleryQuery(RwSignal::new(Query::default())));
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct GalleryView {
     pub gallery: Gallery,
@@ -30,8 +40,13 @@ pub struct GalleryView {
 }
 
 impl GalleryView {
+    /// The gallery page's view state. The query outlives the page (see [`GalleryQuery`]), so
+    /// a search is still there when the user comes back; the searching itself lives with the
+    /// page (and in its chunk of code).
     pub fn provide(gallery: Gallery) -> GalleryView {
-        let query = RwSignal::new(Query::default());
+        let query = use_context::<GalleryQuery>()
+            .map(|kept| kept.0)
+            .unwrap_or_else(|| RwSignal::new(Query::default()));
         let deleting = RwSignal::new(Vec::<String>::new());
         let shown = Memo::new(move |_| {
             let hidden = deleting.get();

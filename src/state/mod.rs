@@ -11,6 +11,6 @@ mod settings;
 pub use draft::{CUSTOM_MODEL, CUSTOM_SIZE, Draft};
 pub use gallery::{GALLERY_DB, Gallery, GalleryStatus};
 pub use gallery_transfer::{GalleryTransfer, Progress};
-pub use gallery_view::GalleryView;
+pub use gallery_view::{GalleryQuery, GalleryView};
 pub use jobs::{Job, JobState, Jobs};
 pub use settings::Settings;
