@@ -13,7 +13,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Blob, FormData};
 
 use super::fetch;
-use super::generate::{GenerateError, Generation, read_answer};
+use super::generate::{GenerateError, Generation, failed, read_answer};
 use crate::storage::ObjectUrl;
 
 /// The files of an edit (several images and a mask) or a variation (one image).
@@ -55,13 +55,7 @@ pub async fn send_upload(
         Some(signal),
     )
     .await
-    .map_err(|e| {
-        if signal.aborted() {
-            GenerateError::Cancelled
-        } else {
-            GenerateError::Failed(ApiFailure::network(fetch::describe(&e)))
-        }
-    })?;
+    .map_err(|e| failed(backend, signal, ApiFailure::network(fetch::describe(&e))))?;
     read_answer(backend, &response, request, signal, on_preview).await
 }
 

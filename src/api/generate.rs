@@ -60,14 +60,7 @@ pub async fn generate(
     signal: &AbortSignal,
     on_preview: &dyn Fn(usize, Arc<ObjectUrl>),
 ) -> Result<Generation, GenerateError> {
-    let secret = backend.api_key.clone();
-    let fail = |failure: ApiFailure| {
-        if signal.aborted() {
-            return GenerateError::Cancelled;
-        }
-        let message = redact(&failure.message, &secret);
-        GenerateError::Failed(ApiFailure { message, ..failure })
-    };
+    let fail = |failure: ApiFailure| failed(backend, signal, failure);
 
     let body =
         serde_json::to_string(request).map_err(|e| fail(ApiFailure::malformed(e.to_string())))?;
@@ -80,6 +73,19 @@ pub async fn generate(
     read_answer(backend, &response, request, signal, on_preview).await
 }
 
+/// A failure as the user sees it: "cancelled" once they cancelled, and never the key.
+pub(super) fn failed(
+    backend: &Backend,
+    signal: &AbortSignal,
+    failure: ApiFailure,
+) -> GenerateError {
+    if signal.aborted() {
+        return GenerateError::Cancelled;
+    }
+    let message = redact(&failure.message, &backend.api_key);
+    GenerateError::Failed(ApiFailure { message, ..failure })
+}
+
 /// Reads the answer to an images request (a JSON body, or events when `request.stream`) into
 /// finished images. Generations, edits and variations answer alike.
 pub(super) async fn read_answer(
@@ -89,14 +95,7 @@ pub(super) async fn read_answer(
     signal: &AbortSignal,
     on_preview: &dyn Fn(usize, Arc<ObjectUrl>),
 ) -> Result<Generation, GenerateError> {
-    let secret = backend.api_key.clone();
-    let fail = |failure: ApiFailure| {
-        if signal.aborted() {
-            return GenerateError::Cancelled;
-        }
-        let message = redact(&failure.message, &secret);
-        GenerateError::Failed(ApiFailure { message, ..failure })
-    };
+    let fail = |failure: ApiFailure| failed(backend, signal, failure);
     if response.ok() && request.stream == Some(true) {
         return read_stream(response, request.image_count(), on_preview)
             .await
