@@ -31,11 +31,15 @@ pub fn GalleryGrid() -> impl IntoView {
             .and_then(|h| h.as_f64());
         f64::from(el.client_height()).min(window.unwrap_or(f64::MAX))
     };
+    // Rows are laid out only once the scroller's real width is known: a first layout at a
+    // guessed width would build every visible cell twice.
+    let measured = RwSignal::new(false);
     let measure = move || {
         if let Some(el) = scroller.get_untracked() {
             viewport.set(visible_height(&el));
             // Minus the horizontal padding of the canvas.
             width.set((f64::from(el.client_width()) - 16.0).max(100.0));
+            measured.set(true);
         }
     };
     Effect::new(move |_| {
@@ -57,6 +61,9 @@ pub fn GalleryGrid() -> impl IntoView {
         grid_layout::layout(&sizes, metrics.get())
     });
     let visible_rows = Memo::new(move |_| {
+        if !measured.get() {
+            return Vec::new();
+        }
         rows.with(|rows| {
             let range = grid_layout::visible(rows, scroll_top.get(), viewport.get(), OVERSCAN);
             rows[range.clone()]
