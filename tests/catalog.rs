@@ -17,13 +17,19 @@ use web_sys::{Element, Event, EventInit, HtmlElement, HtmlInputElement, HtmlSele
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::{RELAY, document, fresh_db_name, sleep};
+use common::{RELAY, Within, document, fresh_db_name, sleep};
 
 /// The header and the studio mounted in their own element; removed when dropped.
 struct Page {
     root: HtmlElement,
     settings: Settings,
     handle: Option<Box<dyn Any>>,
+}
+
+impl Within for Page {
+    fn root(&self) -> &Element {
+        &self.root
+    }
 }
 
 impl Drop for Page {
@@ -55,23 +61,6 @@ impl Page {
             settings: rx.recv().unwrap(),
             handle: Some(Box::new(handle)),
         }
-    }
-
-    fn find(&self, css: &str) -> Option<Element> {
-        self.root.query_selector(css).unwrap()
-    }
-
-    fn all(&self, css: &str) -> Vec<Element> {
-        let list = self.root.query_selector_all(css).unwrap();
-        (0..list.length())
-            .filter_map(|i| list.item(i)?.dyn_into().ok())
-            .collect()
-    }
-
-    fn text(&self, css: &str) -> String {
-        self.find(css)
-            .and_then(|e| e.text_content())
-            .unwrap_or_default()
     }
 
     /// Whether the element exists and is not hidden.

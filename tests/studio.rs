@@ -18,12 +18,18 @@ use web_sys::{
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::{RELAY, document, fresh_db_name, sleep};
+use common::{RELAY, Within, document, fresh_db_name, sleep};
 
 /// The studio mounted in its own element; unmounted and removed when dropped.
 struct Mounted {
     root: HtmlElement,
     handle: Option<Box<dyn Any>>,
+}
+
+impl Within for Mounted {
+    fn root(&self) -> &Element {
+        &self.root
+    }
 }
 
 impl Drop for Mounted {
@@ -34,23 +40,6 @@ impl Drop for Mounted {
 }
 
 impl Mounted {
-    fn find(&self, css: &str) -> Option<Element> {
-        self.root.query_selector(css).unwrap()
-    }
-
-    fn all(&self, css: &str) -> Vec<Element> {
-        let list = self.root.query_selector_all(css).unwrap();
-        (0..list.length())
-            .filter_map(|i| list.item(i)?.dyn_into().ok())
-            .collect()
-    }
-
-    fn text(&self, css: &str) -> String {
-        self.find(css)
-            .and_then(|e| e.text_content())
-            .unwrap_or_default()
-    }
-
     fn option_values(&self, select: &str) -> Vec<String> {
         self.all(&format!("{select} option"))
             .into_iter()

@@ -154,3 +154,26 @@ pub fn use_app_stylesheet() {
     style.set_text_content(Some(include_str!("../../style/main.css")));
     document.head().unwrap().append_child(&style).unwrap();
 }
+
+/// Queries inside a mounted piece of the app (the suites' `Mounted` roots).
+pub trait Within {
+    fn root(&self) -> &web_sys::Element;
+
+    fn find(&self, css: &str) -> Option<web_sys::Element> {
+        self.root().query_selector(css).unwrap()
+    }
+
+    fn all(&self, css: &str) -> Vec<web_sys::Element> {
+        use wasm_bindgen::JsCast;
+        let list = self.root().query_selector_all(css).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into().ok())
+            .collect()
+    }
+
+    fn text(&self, css: &str) -> String {
+        self.find(css)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+}
