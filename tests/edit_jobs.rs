@@ -49,6 +49,7 @@ async fn a_streamed_edit_shows_previews_then_the_image() {
         variation: false,
         images: vec![blank_png(64, 64).await],
         mask: Some(mask.to_png().await.unwrap()),
+        markup: None,
     };
     let mut request = GenerationRequest::for_model("gpt-image-2", "a red hat");
     request.stream = Some(true);
@@ -75,6 +76,19 @@ async fn a_streamed_edit_shows_previews_then_the_image() {
     );
 }
 
+/// Sends edits as the edit page does, counting each send.
+fn count_uploads(jobs: &easel::state::Jobs, sends: &Rc<RefCell<u32>>) {
+    let counted = Rc::clone(sends);
+    jobs.set_uploader(Rc::new(
+        move |backend, request, upload, signal, on_preview| {
+            *counted.borrow_mut() += 1;
+            Box::pin(async move {
+                api::send_upload(&backend, &request, &upload, &signal, &*on_preview).await
+            })
+        },
+    ));
+}
+
 #[wasm_bindgen_test]
 async fn a_variation_job_is_stored_with_its_parent() {
     // Mounting starts Leptos's task executor, which the gallery and jobs need.
@@ -99,19 +113,14 @@ async fn a_variation_job_is_stored_with_its_parent() {
         variation: true,
         images: vec![blob],
         mask: None,
+        markup: None,
     });
     let sends = Rc::new(RefCell::new(0));
-    let counted = Rc::clone(&sends);
+    count_uploads(&store.jobs, &sends);
     let from = FromImages {
         made_by: MadeBy::Variation,
         parents: vec![parent.id.clone()],
-        send: Box::new(move |backend, request, signal, on_preview| {
-            *counted.borrow_mut() += 1;
-            let upload = Rc::clone(&upload);
-            Box::pin(async move {
-                api::send_upload(&backend, &request, &upload, &signal, &*on_preview).await
-            })
-        }),
+        files: upload,
     };
     store.jobs.start_from(request, relay(), from);
     let job = store.jobs.list.with_untracked(|l| l[0].clone());
@@ -153,4 +162,79 @@ async fn a_variation_job_is_stored_with_its_parent() {
     .await;
     assert_eq!(*sends.borrow(), 2);
     assert!(matches!(again.state.get_untracked(), JobState::Done { .. }));
+}
+
+#[wasm_bindgen_test]
+async fn an_edit_cut_off_by_a_reload_comes_back_with_its_files_and_retries() {
+    let root: web_sys::HtmlElement = common::document()
+        .create_element("div")
+        .unwrap()
+        .unchecked_into();
+    let _mounted = leptos::mount::mount_to(root, || ());
+    let first = Store::open().await;
+    let mut request = GenerationRequest::for_model("gpt-image-2", "a paper hat");
+    request.size = Some("auto".into());
+    let owner = Owner::new();
+    let mask = owner.with(|| {
+        MaskHandle::new(Size {
+            width: 64,
+            height: 64,
+        })
+    });
+    mask.invert();
+    let upload = Upload {
+        variation: false,
+        images: vec![blank_png(64, 64).await, blank_png(32, 32).await],
+        mask: Some(mask.to_png().await.unwrap()),
+        markup: None,
+    };
+    let parents = vec!["parent-1".to_owned()];
+    // What the page records when it sends the edit, then the tab is reloaded.
+    first
+        .db()
+        .await
+        .add_pending(
+            "cut-off-edit",
+            &serde_json::to_string(&request).unwrap(),
+            Some((&parents, &upload)),
+        )
+        .await
+        .unwrap();
+
+    let owner = Owner::new();
+    let jobs = owner.with(|| {
+        let gallery = easel::state::Gallery::provide(first.db_name);
+        easel::state::Jobs::provide(gallery)
+    });
+    wait_until("the interrupted edit", 10, || {
+        jobs.list.with_untracked(|l| !l.is_empty())
+    })
+    .await;
+    let job = jobs.list.with_untracked(|l| l[0].clone());
+    assert_eq!(job.state.get_untracked(), JobState::Interrupted);
+    let from = (*job.from).clone().expect("the edit's files came back");
+    assert_eq!(from.made_by, MadeBy::Edit);
+    assert_eq!(from.parents, parents);
+    assert_eq!(from.files.images.len(), 2);
+    assert_eq!(from.files.images[1].size(), upload.images[1].size());
+    assert!(from.files.mask.is_some() && from.files.markup.is_none());
+
+    // Retry sends the same files; the result is stored with its parents.
+    let sends = Rc::new(RefCell::new(0));
+    count_uploads(&jobs, &sends);
+    jobs.again(&job, relay());
+    let again = jobs.list.with_untracked(|l| l[0].clone());
+    wait_until("the retried edit", 60, || {
+        again.state.with_untracked(|s| !s.is_pending())
+    })
+    .await;
+    assert!(
+        matches!(
+            again.state.get_untracked(),
+            JobState::Done { unsaved: None, .. }
+        ),
+        "{:?}",
+        again.state.get_untracked()
+    );
+    assert_eq!(*sends.borrow(), 1);
 }

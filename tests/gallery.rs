@@ -89,7 +89,7 @@ async fn a_job_cut_off_by_a_reload_comes_back_as_interrupted() {
     let db_name = fresh_db_name();
     let db = GalleryDb::open(db_name).await.unwrap();
     let sent = request("a kite over the dunes", 1);
-    db.add_pending("cut-off-job", &serde_json::to_string(&sent).unwrap())
+    db.add_pending("cut-off-job", &serde_json::to_string(&sent).unwrap(), None)
         .await
         .unwrap();
 
@@ -127,7 +127,7 @@ async fn a_job_cut_off_by_a_reload_comes_back_as_interrupted() {
         sleep(100).await;
         pending = db.pending().await.unwrap();
     }
-    assert_eq!(pending, vec![], "nothing left pending");
+    assert!(pending.is_empty(), "nothing left pending");
 }
 
 #[wasm_bindgen_test]
@@ -423,7 +423,7 @@ async fn the_page_opens_the_gallery_before_the_app_starts_and_the_app_adopts_it(
         "adopted once"
     );
     // The adopted connection works for writing too.
-    adopted.add_pending("job-x", "{}").await.unwrap();
+    adopted.add_pending("job-x", "{}", None).await.unwrap();
     assert_eq!(adopted.pending().await.unwrap().len(), 1);
 }
 

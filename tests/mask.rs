@@ -56,6 +56,11 @@ impl Drop for Painter {
 
 impl Painter {
     async fn mount() -> Painter {
+        Painter::mount_with(false).await
+    }
+
+    /// The painter for a model that takes a markup guide (`markup`) or not.
+    async fn mount_with(markup: bool) -> Painter {
         use_app_stylesheet();
         add_edit_styles();
         let url = picture().await;
@@ -72,7 +77,7 @@ impl Painter {
                 height: HEIGHT,
             });
             out.set(Some(mask));
-            view! { <MaskPainter mask image_url=url alt="test picture".to_owned() /> }
+            view! { <MaskPainter mask image_url=url alt="test picture".to_owned() markup /> }
         });
         let painter = Painter {
             root,
@@ -137,6 +142,12 @@ impl Painter {
 
     /// The mask PNG the painter makes, decoded by the browser: its size and alpha per pixel.
     async fn exported_alpha(&self) -> (u32, u32, Vec<u8>) {
+        let (w, h, rgba) = self.exported_rgba().await;
+        (w, h, rgba.chunks_exact(4).map(|p| p[3]).collect())
+    }
+
+    /// The PNG the painter makes (mask or markup), decoded by the browser, RGBA.
+    async fn exported_rgba(&self) -> (u32, u32, Vec<u8>) {
         let png = self.mask.to_png().await.unwrap();
         assert_eq!(png.type_(), "image/png");
         let window = web_sys::window().unwrap();
@@ -156,8 +167,7 @@ impl Painter {
             .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
             .unwrap()
             .data();
-        let alpha = data.chunks_exact(4).map(|p| p[3]).collect();
-        (w, h, alpha)
+        (w, h, data.to_vec())
     }
 }
 
@@ -252,4 +262,52 @@ async fn the_eraser_makes_painted_pixels_opaque_again() {
     assert_eq!(at(100, 50), 255, "erased");
     assert_eq!(at(30, 50), 0, "still painted left of the eraser");
     assert_eq!(at(170, 50), 0, "still painted right of the eraser");
+}
+
+#[wasm_bindgen_test]
+async fn a_markup_guide_is_the_marks_in_ink_on_a_transparent_sheet() {
+    let plain = Painter::mount().await;
+    assert!(
+        plain
+            .root
+            .query_selector("#guide-markup")
+            .unwrap()
+            .is_none(),
+        "a model without markup offers only the mask"
+    );
+    drop(plain);
+
+    let painter = Painter::mount_with(true).await;
+    painter.stroke(&[(80.0, 100.0), (240.0, 100.0)]).await;
+    painter.click("#guide-markup").await;
+    assert_eq!(
+        painter
+            .find("#guide-markup")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+    let status = painter.find("#mask-status").text_content().unwrap();
+    assert!(status.contains("sent as a guide, not a mask"), "{status}");
+    // The same strokes, now sent as markup: opaque ink where painted, clear elsewhere.
+    let (w, h, rgba) = painter.exported_rgba().await;
+    assert_eq!((w, h), (WIDTH, HEIGHT), "the markup has the image's size");
+    let (a, b) = ((40.0, 50.0), (120.0, 50.0));
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 4) as usize;
+            let pixel = &rgba[i..i + 4];
+            let d = distance(x, y, a, b);
+            if d <= 9.0 {
+                assert_eq!(pixel, easel_core::edit::MARKUP_INK, "({x},{y}) is marked");
+            } else if d >= 11.0 {
+                assert_eq!(pixel[3], 0, "({x},{y}) is {d:.1} px away: transparent");
+            }
+        }
+    }
+    // Back to a mask: the same pixels, as holes in an opaque sheet.
+    painter.click("#guide-mask").await;
+    let (_, _, alpha) = painter.exported_alpha().await;
+    let at = |x: u32, y: u32| alpha[(y * w + x) as usize];
+    assert_eq!((at(80, 50), at(10, 10)), (0, 255));
 }

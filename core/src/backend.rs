@@ -71,6 +71,15 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// Whether the user's own key goes to OpenAI itself (so OpenAI's dashboard is theirs to fix
+    /// a key, billing or verification problem); a relay's key is its operator's.
+    pub fn is_openai_direct(&self) -> bool {
+        let host = self.base_url.trim().split("://").nth(1).unwrap_or_default();
+        self.mode == Mode::Direct
+            && self.auth == AuthStyle::Bearer
+            && host.split(['/', ':']).next() == Some("api.openai.com")
+    }
+
     /// The URL of an Images API endpoint, e.g. `endpoint("images/generations")`.
     pub fn endpoint(&self, path: &str) -> String {
         let base = self.base_url.trim().trim_end_matches('/');
@@ -592,6 +601,20 @@ mod tests {
             azure_api_version: "2025-04-01-preview".into(),
             ..Backend::default()
         }
+    }
+
+    #[test]
+    fn only_a_direct_openai_connection_is_openai_direct() {
+        let mut b = direct();
+        assert!(b.is_openai_direct());
+        b.base_url = "https://api.openai.com.evil.test/v1".into();
+        assert!(!b.is_openai_direct());
+        b.base_url = "http://localhost:1234/v1".into();
+        assert!(!b.is_openai_direct());
+        assert!(!azure().is_openai_direct());
+        let mut relay = direct();
+        relay.mode = Mode::Relay;
+        assert!(!relay.is_openai_direct(), "a relay's key is its operator's");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! (strokes rasterised here, with undo and redo), so that all of it is tested natively.
 //!
 //! The browser only draws: it shows [`MaskEditor::overlay_rgba`] and encodes
-//! [`MaskEditor::mask_rgba`] as the PNG that is sent.
+//! [`MaskEditor::layer_rgba`] as the PNG that is sent: a mask (transparent where the image may
+//! change) or, for models that take one, a `markup` guide (the strokes themselves, drawn over a
+//! transparent sheet, showing what to change).
 
 use crate::api::GenerationRequest;
 use crate::catalog;
@@ -122,6 +124,16 @@ pub enum EditError {
     MaskTooBig { size: String },
     #[error("The mask must be a PNG (transparent where the image may change).")]
     MaskNotPng,
+    #[error("The markup is {markup} but the first image is {image}: they must be the same size.")]
+    MarkupSizeMismatch { markup: Size, image: Size },
+    #[error("The markup is {size}; it must be a PNG under 4 MB.")]
+    MarkupTooBig { size: String },
+    #[error("The markup must be a PNG of marks on a transparent sheet.")]
+    MarkupNotPng,
+    #[error(
+        "The markup covers the whole image: it must leave the picture visible (transparent) around the marks."
+    )]
+    MarkupCoversAll,
     #[error("Describe the edit: the prompt is empty.")]
     EmptyPrompt,
 }
@@ -130,12 +142,42 @@ fn megabytes(bytes: u64) -> String {
     format!("{} MB", decimal::fixed(bytes as f64 / (1024.0 * 1024.0), 1))
 }
 
-/// Checks the images (and mask) of an edit for `model` before anything is sent.
+/// What the painted layer over the first image is sent as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Guide {
+    /// `mask`: transparent where the image may change, opaque elsewhere.
+    #[default]
+    Mask,
+    /// `markup`: the marks themselves on a transparent sheet, showing what to change (GPT
+    /// Image 2.5 and later; never together with a mask).
+    Markup,
+}
+
+impl Guide {
+    /// The multipart field (and the `validate_edit` parameter) it is sent as.
+    pub fn field(self) -> &'static str {
+        match self {
+            Guide::Mask => "mask",
+            Guide::Markup => "markup",
+        }
+    }
+}
+
+/// The painted layer of an edit as it will be sent: what it is, and the encoded PNG's facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layer {
+    pub guide: Guide,
+    pub image: InputImage,
+    /// Whether some of it is transparent (a markup must leave the picture visible).
+    pub has_transparency: bool,
+}
+
+/// Checks the images (and mask or markup) of an edit for `model` before anything is sent.
 pub fn check_edit(
     model: &str,
     prompt: &str,
     images: &[InputImage],
-    mask: Option<&InputImage>,
+    layer: Option<&Layer>,
 ) -> Result<(), EditError> {
     let limits = edit_limits(model).ok_or_else(|| EditError::ModelCannotEdit {
         model: model.to_owned(),
@@ -144,22 +186,31 @@ pub fn check_edit(
     if prompt.trim().is_empty() {
         return Err(EditError::EmptyPrompt);
     }
-    if let Some(mask) = mask {
-        if mask.format != Some(ImageFormat::Png) {
-            return Err(EditError::MaskNotPng);
-        }
-        if mask.bytes >= SMALL_PNG_MAX_BYTES {
-            return Err(EditError::MaskTooBig {
-                size: megabytes(mask.bytes),
-            });
-        }
-        if let (Some(mask), Some(image)) = (mask.size, first.size)
-            && mask != image
-        {
-            return Err(EditError::MaskSizeMismatch { mask, image });
-        }
+    let Some(layer) = layer else {
+        return Ok(());
+    };
+    let png = layer.image.format == Some(ImageFormat::Png);
+    let small = layer.image.bytes < SMALL_PNG_MAX_BYTES;
+    let mismatch = match (layer.image.size, first.size) {
+        (Some(size), Some(image)) if size != image => Some((size, image)),
+        _ => None,
+    };
+    let size = megabytes(layer.image.bytes);
+    match layer.guide {
+        Guide::Mask if !png => Err(EditError::MaskNotPng),
+        Guide::Mask if !small => Err(EditError::MaskTooBig { size }),
+        Guide::Mask => match mismatch {
+            Some((mask, image)) => Err(EditError::MaskSizeMismatch { mask, image }),
+            None => Ok(()),
+        },
+        Guide::Markup if !png => Err(EditError::MarkupNotPng),
+        Guide::Markup if !small => Err(EditError::MarkupTooBig { size }),
+        Guide::Markup => match mismatch {
+            Some((markup, image)) => Err(EditError::MarkupSizeMismatch { markup, image }),
+            None if !layer.has_transparency => Err(EditError::MarkupCoversAll),
+            None => Ok(()),
+        },
     }
-    Ok(())
 }
 
 /// Checks the source image of a variation for `model` (exactly one).
@@ -249,8 +300,8 @@ pub enum PartValue {
     Text(String),
     /// The chosen image at this position (0 is the first).
     Image(usize),
-    /// The painted mask PNG.
-    Mask,
+    /// The painted layer's PNG: the mask or the markup (the part's name says which).
+    Layer,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,9 +318,9 @@ fn text(name: &'static str, value: impl ToString) -> Part {
 }
 
 /// The parts of `POST /images/edits`: the images as `image[]` (how the official examples and
-/// SDKs send an array; dall-e-2's single image as `image`), the mask, then every parameter
-/// that is set. `moderation` and `style` are not edit fields.
-pub fn edit_parts(request: &GenerationRequest, images: usize, with_mask: bool) -> Vec<Part> {
+/// SDKs send an array; dall-e-2's single image as `image`), the mask or markup, then every
+/// parameter that is set. `moderation` and `style` are not edit fields.
+pub fn edit_parts(request: &GenerationRequest, images: usize, layer: Option<Guide>) -> Vec<Part> {
     let image_name = if request.model == "dall-e-2" {
         "image"
     } else {
@@ -281,10 +332,10 @@ pub fn edit_parts(request: &GenerationRequest, images: usize, with_mask: bool) -
             value: PartValue::Image(i),
         })
         .collect();
-    if with_mask {
+    if let Some(guide) = layer {
         parts.push(Part {
-            name: "mask",
-            value: PartValue::Mask,
+            name: guide.field(),
+            value: PartValue::Layer,
         });
     }
     parts.push(text("prompt", &request.prompt));
@@ -299,6 +350,7 @@ pub fn edit_parts(request: &GenerationRequest, images: usize, with_mask: bool) -
         ("output_format", &r.output_format),
         ("background", &r.background),
         ("response_format", &r.response_format),
+        ("input_fidelity", &r.input_fidelity),
     ] {
         if let Some(value) = value {
             parts.push(text(name, value));
@@ -401,6 +453,9 @@ pub enum MaskOp {
     /// Nothing marked.
     Clear,
 }
+
+/// The colour of markup marks: an opaque red, as a person would mark up a print.
+pub const MARKUP_INK: [u8; 4] = [255, 45, 85, 255];
 
 /// How many changes can be undone; older ones are folded into the base.
 pub const UNDO_DEPTH: usize = 100;
@@ -559,16 +614,38 @@ impl MaskEditor {
         out
     }
 
-    /// What the painter shows over the image in `rect`, RGBA row by row: a translucent tint
-    /// where marked, clear elsewhere.
-    pub fn overlay_rgba(&self, rect: Rect) -> Vec<u8> {
+    /// The markup to send, RGBA at the image's size: the marks in an opaque colour that stands
+    /// out on most pictures, fully transparent elsewhere.
+    pub fn markup_rgba(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.marked.len() * 4);
+        for &m in &self.marked {
+            out.extend_from_slice(if m == 1 { &MARKUP_INK } else { &[0, 0, 0, 0] });
+        }
+        out
+    }
+
+    /// The layer to send as `guide`.
+    pub fn layer_rgba(&self, guide: Guide) -> Vec<u8> {
+        match guide {
+            Guide::Mask => self.mask_rgba(),
+            Guide::Markup => self.markup_rgba(),
+        }
+    }
+
+    /// What the painter shows over the image in `rect`, RGBA row by row: where marked, a
+    /// translucent tint for a mask or the markup's ink; clear elsewhere.
+    pub fn overlay_rgba(&self, rect: Rect, guide: Guide) -> Vec<u8> {
         const TINT: [u8; 4] = [236, 72, 153, 150];
+        let tint = match guide {
+            Guide::Mask => &TINT,
+            Guide::Markup => &MARKUP_INK,
+        };
         let mut out = Vec::with_capacity((rect.width * rect.height * 4) as usize);
         for y in rect.y..rect.y + rect.height {
             let row = (y * self.size.width) as usize;
             for x in rect.x..rect.x + rect.width {
                 let marked = self.marked[row + x as usize] == 1;
-                out.extend_from_slice(if marked { &TINT } else { &[0, 0, 0, 0] });
+                out.extend_from_slice(if marked { tint } else { &[0, 0, 0, 0] });
             }
         }
         out
@@ -698,21 +775,33 @@ mod tests {
             ..mask_ok
         };
         let mask_big = png(1024, 1024, SMALL_PNG_MAX_BYTES + 1);
+        let mask = |image| Layer {
+            guide: Guide::Mask,
+            image,
+            has_transparency: true,
+        };
+        let markup = |image, has_transparency| {
+            Some(Layer {
+                guide: Guide::Markup,
+                image,
+                has_transparency,
+            })
+        };
         type Case<'a> = (
             &'a str,
             &'a str,
             &'a [InputImage],
-            Option<&'a InputImage>,
+            Option<Layer>,
             Result<(), &'a str>,
         );
         let cases: Vec<Case> = vec![
             ("gpt-image-2", "a hat", &one, None, Ok(())),
-            ("gpt-image-2", "a hat", &one, Some(&mask_ok), Ok(())),
+            ("gpt-image-2", "a hat", &one, Some(mask(mask_ok)), Ok(())),
             ("gpt-image-2", "a hat", &wide, None, Ok(())),
             ("gpt-image-2", "a hat", &sixteen, None, Ok(())),
             ("gpt-image-2", "a hat", &jpeg, None, Ok(())),
             ("gpt-image-2", "a hat", &big_png, None, Ok(())),
-            ("dall-e-2", "a hat", &one, Some(&mask_ok), Ok(())),
+            ("dall-e-2", "a hat", &one, Some(mask(mask_ok)), Ok(())),
             ("gpt-image-2", "a hat", &[], None, Err("Choose an image")),
             ("gpt-image-2", "  ", &one, None, Err("prompt is empty")),
             ("dall-e-3", "a hat", &one, None, Err("does not edit")),
@@ -746,26 +835,61 @@ mod tests {
                 "gpt-image-2",
                 "a hat",
                 &one,
-                Some(&mask_small),
+                Some(mask(mask_small)),
                 Err("mask is 512x512 but the first image is 1024x1024"),
             ),
             (
                 "gpt-image-2",
                 "a hat",
                 &one,
-                Some(&mask_jpeg),
+                Some(mask(mask_jpeg)),
                 Err("must be a PNG"),
             ),
             (
                 "gpt-image-2",
                 "a hat",
                 &one,
-                Some(&mask_big),
+                Some(mask(mask_big)),
                 Err("under 4 MB"),
+            ),
+            (
+                "gpt-image-2.5-flare",
+                "a hat",
+                &one,
+                markup(mask_ok, true),
+                Ok(()),
+            ),
+            (
+                "gpt-image-2.5-flare",
+                "a hat",
+                &one,
+                markup(mask_small, true),
+                Err("markup is 512x512 but the first image is 1024x1024"),
+            ),
+            (
+                "gpt-image-2.5-flare",
+                "a hat",
+                &one,
+                markup(mask_jpeg, true),
+                Err("markup must be a PNG"),
+            ),
+            (
+                "gpt-image-2.5-flare",
+                "a hat",
+                &one,
+                markup(mask_big, true),
+                Err("markup is 4.0 MB; it must be a PNG under 4 MB"),
+            ),
+            (
+                "gpt-image-2.5-flare",
+                "a hat",
+                &one,
+                markup(mask_ok, false),
+                Err("covers the whole image"),
             ),
         ];
         for (model, prompt, images, mask, expected) in cases {
-            let got = check_edit(model, prompt, images, mask).map_err(|e| e.to_string());
+            let got = check_edit(model, prompt, images, mask.as_ref()).map_err(|e| e.to_string());
             match (expected, got) {
                 (Ok(()), Ok(())) => {}
                 (Err(want), Err(got)) => assert!(
@@ -841,7 +965,7 @@ mod tests {
         request.moderation = Some("low".into());
         request.stream = Some(true);
         request.partial_images = Some(2);
-        let parts = edit_parts(&request, 3, true);
+        let parts = edit_parts(&request, 3, Some(Guide::Mask));
         assert_eq!(
             names(&parts),
             [
@@ -860,21 +984,34 @@ mod tests {
             ]
         );
         assert_eq!(parts[2].value, PartValue::Image(2));
-        assert_eq!(parts[3].value, PartValue::Mask);
+        assert_eq!(parts[3].value, PartValue::Layer);
         assert_eq!(parts[4].value, PartValue::Text("add a hat".into()));
         assert_eq!(parts[6].value, PartValue::Text("2".into()));
         assert_eq!(parts[10].value, PartValue::Text("true".into()));
         // Without streaming, no stream fields; without a mask, no mask.
         request.stream = None;
-        let plain = edit_parts(&request, 1, false);
+        let plain = edit_parts(&request, 1, None);
         assert!(!names(&plain).contains(&"stream") && !names(&plain).contains(&"mask"));
         assert!(!names(&plain).contains(&"partial_images"));
     }
 
     #[test]
+    fn markup_and_input_fidelity_are_edit_fields() {
+        let mut request = GenerationRequest::for_model("gpt-image-2.5", "circle the door red");
+        request.input_fidelity = Some("high".into());
+        let parts = edit_parts(&request, 2, Some(Guide::Markup));
+        let names = names(&parts);
+        assert_eq!(names[..3], ["image[]", "image[]", "markup"]);
+        assert!(!names.contains(&"mask"));
+        assert_eq!(parts[2].value, PartValue::Layer);
+        let fidelity = parts.iter().find(|p| p.name == "input_fidelity").unwrap();
+        assert_eq!(fidelity.value, PartValue::Text("high".into()));
+    }
+
+    #[test]
     fn dall_e_2_edits_and_variations_send_one_image() {
         let request = GenerationRequest::for_model("dall-e-2", "add a hat");
-        let parts = edit_parts(&request, 1, true);
+        let parts = edit_parts(&request, 1, Some(Guide::Mask));
         assert_eq!(
             names(&parts),
             [
@@ -1019,14 +1156,39 @@ mod tests {
     fn overlay_tints_only_marked_pixels_in_the_rect() {
         let mut mask = editor(4, 4);
         mask.begin_stroke(Point { x: 1.5, y: 1.5 }, 0.5, false);
-        let overlay = mask.overlay_rgba(Rect {
+        let rect = Rect {
             x: 1,
             y: 1,
             width: 2,
             height: 1,
-        });
+        };
+        let overlay = mask.overlay_rgba(rect, Guide::Mask);
         assert_eq!(overlay.len(), 8);
-        assert!(overlay[3] > 0, "marked pixel tinted");
+        assert!(overlay[3] > 0 && overlay[3] < 255, "marked pixel tinted");
         assert_eq!(overlay[7], 0, "unmarked pixel clear");
+        // Markup shows its own ink, exactly as it will be sent.
+        let overlay = mask.overlay_rgba(rect, Guide::Markup);
+        assert_eq!(overlay[..4], MARKUP_INK);
+        assert_eq!(overlay[7], 0);
+    }
+
+    #[test]
+    fn markup_is_ink_on_a_transparent_sheet() {
+        let mut mask = editor(10, 10);
+        mask.begin_stroke(Point { x: 5.0, y: 5.0 }, 2.0, false);
+        mask.end_stroke();
+        let marked = mask.marked_count();
+        let markup = mask.layer_rgba(Guide::Markup);
+        assert_eq!(markup.len(), 10 * 10 * 4);
+        assert_eq!(
+            markup.chunks(4).filter(|p| *p == MARKUP_INK).count(),
+            marked
+        );
+        assert_eq!(
+            markup.chunks(4).filter(|p| p[3] == 0).count(),
+            100 - marked,
+            "everything else fully transparent"
+        );
+        assert_eq!(mask.layer_rgba(Guide::Mask), mask.mask_rgba());
     }
 }

@@ -92,6 +92,28 @@ impl ApiFailure {
         )
     }
 
+    /// Where to fix it, when that is a page of OpenAI's dashboard: `(link text, address)`.
+    /// Only for failures from OpenAI itself (a compatible server has its own dashboard).
+    pub fn help_link(&self, from_openai: bool) -> Option<(&'static str, &'static str)> {
+        if !from_openai {
+            return None;
+        }
+        match self.kind {
+            FailureKind::NotAllowed => Some((
+                "Verify your organization",
+                "https://platform.openai.com/settings/organization/general",
+            )),
+            FailureKind::QuotaExceeded => Some((
+                "Open billing",
+                "https://platform.openai.com/settings/organization/billing/overview",
+            )),
+            FailureKind::InvalidKey => {
+                Some(("Manage API keys", "https://platform.openai.com/api-keys"))
+            }
+            _ => None,
+        }
+    }
+
     /// A plain explanation of what happened and what to do about it.
     pub fn explanation(&self) -> String {
         match self.kind {
@@ -364,6 +386,29 @@ mod tests {
         assert_eq!(empty.message, "HTTP 500 with no error details");
         let long = classify(400, &"y".repeat(1000));
         assert!(long.message.chars().count() <= 201);
+    }
+
+    #[test]
+    fn dashboard_links_for_what_is_fixed_there() {
+        let failure = |status, body: &str| classify(status, body);
+        let unverified = failure(
+            403,
+            r#"{"error":{"message":"Your organization must be verified to use the model.","type":"invalid_request_error"}}"#,
+        );
+        let (text, url) = unverified.help_link(true).unwrap();
+        assert!(text.contains("Verify") && url.contains("settings/organization/general"));
+        let quota = failure(
+            429,
+            r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        );
+        assert!(quota.help_link(true).unwrap().1.contains("billing"));
+        // Waiting fixes a rate limit; a compatible server's dashboard is not OpenAI's.
+        let rate = failure(
+            429,
+            r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#,
+        );
+        assert_eq!(rate.help_link(true), None);
+        assert_eq!(unverified.help_link(false), None);
     }
 
     #[test]

@@ -224,6 +224,39 @@ fn image_tokens(quality: &str, size: &Size) -> Option<f64> {
     Some(square * area)
 }
 
+/// Input tokens of one image sent to an edit: assumed to follow OpenAI's published vision
+/// formula (fit within 2048 px, shortest side scaled to 768 px, then 85 + 170 per 512 px tile),
+/// since the Images API publishes no table of its own. The answer's `usage` gives the truth.
+fn input_image_tokens(size: Size) -> f64 {
+    let (mut w, mut h) = (f64::from(size.width.max(1)), f64::from(size.height.max(1)));
+    let fit = (2048.0 / w.max(h)).min(1.0);
+    (w, h) = (w * fit, h * fit);
+    let shortest = (768.0 / w.min(h)).min(1.0);
+    (w, h) = (w * shortest, h * shortest);
+    let tiles = (w / 512.0).ceil() * (h / 512.0).ceil();
+    85.0 + 170.0 * tiles
+}
+
+/// The cost of an edit before it is sent: the images it makes (at the first input's size when
+/// the size is `auto`, as edits keep it) plus the input images, for token-billed models;
+/// per-image models price the output alone, as they bill.
+pub fn estimate_edit(request: &GenerationRequest, inputs: &[Size]) -> Option<Estimate> {
+    let mut sized = request.clone();
+    if matches!(sized.size.as_deref(), None | Some("auto"))
+        && let Some(first) = inputs.first()
+    {
+        sized.size = Some(first.to_string());
+    }
+    let mut estimate = estimate(&sized)?;
+    if let Billing::Tokens(prices) = billing(&request.model)? {
+        let tokens: f64 = inputs.iter().copied().map(input_image_tokens).sum();
+        let input = tokens * prices.image_in / 1e6;
+        estimate.low += input;
+        estimate.high += input;
+    }
+    Some(estimate)
+}
+
 /// What the answer says was spent: from `usage` for token-billed models; for per-image models
 /// (no usage), the estimate of the request that was sent.
 pub fn actual(request: &GenerationRequest, usage: Option<&Usage>) -> Option<f64> {
@@ -277,6 +310,40 @@ mod tests {
         assert!(close(e.high, 4.0 * 0.2496), "{e:?}");
         let dalle = estimate(&request("dall-e-3", "1792x1024", "hd", 1)).unwrap();
         assert!(close(dalle.low, 0.12));
+    }
+
+    #[test]
+    fn edits_price_their_output_at_the_source_size_plus_the_input_images() {
+        let square = Size {
+            width: 1024,
+            height: 1024,
+        };
+        let mut r = request("gpt-image-1", "auto", "high", 1);
+        let one = estimate_edit(&r, &[square]).unwrap();
+        // 4160 output tokens at $40/M, and 765 input tokens (4 tiles at 768²) at $10/M.
+        assert!(close(one.high, 0.1664 + 765.0 * 10.0 / 1e6), "{one:?}");
+        assert!(!one.is_range(), "auto keeps the source's size: no range");
+        let two = estimate_edit(&r, &[square, square]).unwrap();
+        assert!(close(two.high - one.high, 765.0 * 10.0 / 1e6));
+        // A small input is one tile; a huge one is scaled down first.
+        let small = Size {
+            width: 256,
+            height: 256,
+        };
+        assert_eq!(input_image_tokens(small), 255.0);
+        let huge = Size {
+            width: 4096,
+            height: 2048,
+        };
+        assert_eq!(input_image_tokens(huge), 85.0 + 170.0 * 6.0);
+        // dall-e-2 bills per image: the inputs cost nothing more.
+        r = request("dall-e-2", "1024x1024", "standard", 2);
+        let dalle = estimate_edit(&r, &[square]).unwrap();
+        assert_eq!(Some(dalle), estimate(&r));
+        assert_eq!(
+            estimate_edit(&request("my-model", "auto", "low", 1), &[square]),
+            None
+        );
     }
 
     #[test]

@@ -67,29 +67,19 @@ fn distance_to_segment(x: u32, y: u32, a: (f64, f64), b: (f64, f64)) -> f64 {
     ((a.0 + t * dx - px).powi(2) + (a.1 + t * dy - py).powi(2)).sqrt()
 }
 
-#[tokio::test]
-async fn an_edit_changes_only_the_painted_region() {
-    let relay = Relay::start(&dist_dir(), &[]);
-    let browser = Browser::start().await;
-    browser.goto(&relay.at("/")).await;
-    generate(
-        &browser,
-        "a quiet harbour at noon",
-        "gpt-image-2",
-        "1024x1024",
-    )
-    .await;
-    open_newest(&browser).await;
-    browser.click("#lightbox-edit").await;
+/// Where the mask canvas is on the page and how large its image is.
+struct Canvas {
+    left: f64,
+    top: f64,
+    shown_w: f64,
+    shown_h: f64,
+    image_w: f64,
+    image_h: f64,
+}
 
-    // The editor's chunk loads and shows the gallery image under the mask canvas.
-    browser
-        .wait_until_js(
-            "(() => { const i = document.querySelector('.mask-stage img'); \
-             return !!i && i.complete && i.naturalWidth > 0; })()",
-            WAIT,
-        )
-        .await;
+/// A real drag across the middle of the mask canvas: 240 CSS px long, with the default 40 px
+/// brush. Returns the canvas and the stroke's ends on the page.
+async fn paint_across_the_middle(browser: &Browser) -> (Canvas, (f64, f64), (f64, f64)) {
     let geometry = browser
         .execute(
             "const c = document.querySelector('#mask-canvas'); \
@@ -104,16 +94,21 @@ async fn an_edit_changes_only_the_painted_region() {
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect();
-    let (left, top, shown_w, shown_h, image_w, image_h) = (g[0], g[1], g[2], g[3], g[4], g[5]);
+    let canvas = Canvas {
+        left: g[0],
+        top: g[1],
+        shown_w: g[2],
+        shown_h: g[3],
+        image_w: g[4],
+        image_h: g[5],
+    };
     assert!(
-        shown_w > 200.0 && shown_h > 200.0,
+        canvas.shown_w > 200.0 && canvas.shown_h > 200.0,
         "the painter is shown: {g:?}"
     );
-
-    // A real drag across the middle: 240 CSS px long, with the default 40 px brush.
     let (cx, cy) = (
-        (left + shown_w / 2.0).round(),
-        (top + shown_h / 2.0).round(),
+        (canvas.left + canvas.shown_w / 2.0).round(),
+        (canvas.top + canvas.shown_h / 2.0).round(),
     );
     let (x0, x1) = (cx - 120.0, cx + 120.0);
     let stroke = MouseActions::new("mouse".into())
@@ -143,31 +138,25 @@ async fn an_edit_changes_only_the_painted_region() {
         .perform_actions(stroke)
         .await
         .expect("the stroke");
-    browser
-        .wait_for_text("#mask-status", "% of the image marked", WAIT)
-        .await;
-    browser.screenshot("edit-painted").await;
+    (canvas, (x0, cy), (x1, cy))
+}
 
-    browser.fill("#edit-prompt", "a red lighthouse").await;
-    browser.click("#edit-submit").await;
-    browser
-        .wait_until_js(
-            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
-            GENERATION,
-        )
-        .await;
-    let source = image_at(&browser, ".mask-stage img").await;
-    let result = image_at(&browser, "article.job[data-state=done] img.result").await;
+/// Every pixel farther than the brush from the stroke is unchanged; most under it changed.
+fn assert_only_the_stroke_changed(
+    source: &image::RgbaImage,
+    result: &image::RgbaImage,
+    canvas: &Canvas,
+    from: (f64, f64),
+    to: (f64, f64),
+) {
     assert_eq!(result.dimensions(), source.dimensions());
     assert_eq!(
         (f64::from(source.width()), f64::from(source.height())),
-        (image_w, image_h)
+        (canvas.image_w, canvas.image_h)
     );
-
-    // The stroke in image pixels.
-    let scale = image_w / shown_w;
-    let to_image = |x: f64, y: f64| ((x - left) * scale, (y - top) * scale);
-    let (a, b) = (to_image(x0, cy), to_image(x1, cy));
+    let scale = canvas.image_w / canvas.shown_w;
+    let to_image = |(x, y): (f64, f64)| ((x - canvas.left) * scale, (y - canvas.top) * scale);
+    let (a, b) = (to_image(from), to_image(to));
     let radius = 20.0 * scale;
     let (mut inside, mut inside_changed) = (0u32, 0u32);
     for (x, y, pixel) in result.enumerate_pixels() {
@@ -193,6 +182,48 @@ async fn an_edit_changes_only_the_painted_region() {
         inside_changed * 2 > inside,
         "the painted region was edited: {inside_changed} of {inside} pixels changed"
     );
+}
+
+#[tokio::test]
+async fn an_edit_changes_only_the_painted_region() {
+    let relay = Relay::start(&dist_dir(), &[]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    generate(
+        &browser,
+        "a quiet harbour at noon",
+        "gpt-image-2",
+        "1024x1024",
+    )
+    .await;
+    open_newest(&browser).await;
+    browser.click("#lightbox-edit").await;
+
+    // The editor's chunk loads and shows the gallery image under the mask canvas.
+    browser
+        .wait_until_js(
+            "(() => { const i = document.querySelector('.mask-stage img'); \
+             return !!i && i.complete && i.naturalWidth > 0; })()",
+            WAIT,
+        )
+        .await;
+    let (canvas, from, to) = paint_across_the_middle(&browser).await;
+    browser
+        .wait_for_text("#mask-status", "% of the image marked", WAIT)
+        .await;
+    browser.screenshot("edit-painted").await;
+
+    browser.fill("#edit-prompt", "a red lighthouse").await;
+    browser.click("#edit-submit").await;
+    browser
+        .wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
+            GENERATION,
+        )
+        .await;
+    let source = image_at(&browser, ".mask-stage img").await;
+    let result = image_at(&browser, "article.job[data-state=done] img.result").await;
+    assert_only_the_stroke_changed(&source, &result, &canvas, from, to);
 
     // The edit is in the gallery, labelled, and made from the original.
     open_newest(&browser).await;
@@ -289,6 +320,75 @@ async fn a_variation_appears_in_the_gallery_made_from_its_parent() {
         .await;
     browser.wait_until_js(LIGHTBOX_LOADED, WAIT).await;
     assert_eq!(image_at(&browser, ".lightbox-image").await, parent);
+    browser.close().await;
+    drop(relay);
+}
+
+#[tokio::test]
+async fn a_markup_edit_cut_off_by_a_reload_is_retried_with_its_files() {
+    // Slow enough to reload while the edit is on its way.
+    let relay = Relay::start(&dist_dir(), &["--latency-ms", "4000"]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    generate(
+        &browser,
+        "a quiet harbour at noon",
+        "gpt-image-2",
+        "1024x1024",
+    )
+    .await;
+    open_newest(&browser).await;
+    browser.click("#lightbox-edit").await;
+    browser.wait_for("#mask-canvas", WAIT).await;
+    // A model that takes markup offers it; the marks are sent as the guide.
+    browser.select("#edit-model", "gpt-image-2.5-flare").await;
+    browser.click("#guide-markup").await;
+    browser.select("#edit-fidelity", "high").await;
+    let (canvas, from, to) = paint_across_the_middle(&browser).await;
+    browser
+        .wait_for_text("#mask-status", "sent as a guide, not a mask", WAIT)
+        .await;
+    browser
+        .fill("#edit-prompt", "turn the marked line into a pier")
+        .await;
+    browser.click("#edit-submit").await;
+    browser
+        .wait_for("article.job[data-state=running]", WAIT)
+        .await;
+
+    browser.client().refresh().await.expect("reload");
+    browser
+        .wait_for("article.job[data-state=interrupted]", WAIT)
+        .await;
+    browser.screenshot("edit-interrupted").await;
+    browser
+        .click("article.job[data-state=interrupted] .retry")
+        .await;
+    browser
+        .wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
+            GENERATION,
+        )
+        .await;
+    browser
+        .wait_until_js(
+            "(() => { const i = document.querySelector('.mask-stage img'); \
+             return !!i && i.complete && i.naturalWidth > 0; })()",
+            WAIT,
+        )
+        .await;
+    let source = image_at(&browser, ".mask-stage img").await;
+    let result = image_at(&browser, "article.job[data-state=done] img.result").await;
+    assert_only_the_stroke_changed(&source, &result, &canvas, from, to);
+
+    // Stored with what it was made from and how.
+    open_newest(&browser).await;
+    browser
+        .wait_for_text(".detail-params", "Input fidelity", WAIT)
+        .await;
+    browser
+        .wait_for_text(".made-from", "a quiet harbour at noon", WAIT)
+        .await;
     browser.close().await;
     drop(relay);
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use easel_core::ApiFailure;
-use easel_core::edit::{PartValue, edit_parts, variation_parts};
+use easel_core::edit::{Guide, PartValue, edit_parts, variation_parts};
 use easel_core::files::ImageFormat;
 use easel_core::{Backend, GenerationRequest};
 use wasm_bindgen::JsValue;
@@ -24,6 +24,19 @@ pub struct Upload {
     pub images: Vec<Blob>,
     /// A PNG of the first image's size, transparent where the image may change.
     pub mask: Option<Blob>,
+    /// Or a `markup` guide: marks on a transparent PNG of the first image's size.
+    pub markup: Option<Blob>,
+}
+
+impl Upload {
+    /// The painted layer sent with the images, if any (a mask wins: they never go together).
+    fn layer(&self) -> Option<(Guide, &Blob)> {
+        match (&self.mask, &self.markup) {
+            (Some(mask), _) => Some((Guide::Mask, mask)),
+            (None, Some(markup)) => Some((Guide::Markup, markup)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Sends an edit or variation and reads its images.
@@ -63,7 +76,11 @@ fn form(request: &GenerationRequest, upload: &Upload) -> Result<FormData, JsValu
     let parts = if upload.variation {
         variation_parts(request)
     } else {
-        edit_parts(request, upload.images.len(), upload.mask.is_some())
+        edit_parts(
+            request,
+            upload.images.len(),
+            upload.layer().map(|(guide, _)| guide),
+        )
     };
     let form = FormData::new()?;
     for part in parts {
@@ -77,9 +94,10 @@ fn form(request: &GenerationRequest, upload: &Upload) -> Result<FormData, JsValu
                 let file_name = format!("image-{}.{}", index + 1, extension(image));
                 form.append_with_blob_and_filename(part.name, image, &file_name)?
             }
-            PartValue::Mask => {
-                if let Some(mask) = &upload.mask {
-                    form.append_with_blob_and_filename(part.name, mask, "mask.png")?
+            PartValue::Layer => {
+                if let Some((guide, layer)) = upload.layer() {
+                    let file_name = format!("{}.png", guide.field());
+                    form.append_with_blob_and_filename(part.name, layer, &file_name)?
                 }
             }
         }

@@ -111,10 +111,17 @@ pub fn JobCard(job: Job) -> impl IntoView {
             JobState::Failed(failure) => view! { <FailureNote failure job=job.clone() /> }.into_any(),
             JobState::Interrupted => {
                 let job = job.clone();
+                // An edit is sent by the edit page's code, loaded when that page is opened.
+                let edit = job.from.is_some();
                 view! {
                     <p class="interrupted">"Interrupted: the page was closed or reloaded before the answer arrived."</p>
-                    <button type="button" class="retry"
-                        on:click=move |_| jobs.again(&job, settings.backend())>"Retry"</button>
+                    <Show when=move || !edit || jobs.can_upload.get()
+                        fallback=|| view! { <a class="button retry" href="/edit">"Retry on the edit page"</a> }>
+                        <button type="button" class="retry" on:click={
+                            let job = job.clone();
+                            move |_| jobs.again(&job, settings.backend())
+                        }>"Retry"</button>
+                    </Show>
                 }
                 .into_any()
             }
@@ -179,10 +186,16 @@ fn FailureNote(failure: ApiFailure, job: Job) -> impl IntoView {
         status.push_str(&format!(" · request id {id}"));
     }
     let retry = failure.may_succeed_unchanged();
+    let help = failure.help_link(settings.backend().is_openai_direct());
     view! {
         <div class="job-error" role="alert">
             <p class="error-message">{failure.message.clone()}</p>
             <p class="error-explanation">{failure.explanation()}</p>
+            {help.map(|(text, url)| view! {
+                <p class="error-help">
+                    <a href=url target="_blank" rel="noopener noreferrer">{text}</a>
+                </p>
+            })}
             <p class="hint error-status">{status}</p>
             {retry.then(|| view! {
                 <button type="button" class="retry"

@@ -118,6 +118,7 @@ fn Details(item: GalleryItem) -> impl IntoView {
         ("Format", &r.output_format),
         ("Background", &r.background),
         ("Style", &r.style),
+        ("Input fidelity", &r.input_fidelity),
     ] {
         if let Some(value) = value {
             params.push((label, value.clone()));

@@ -1,9 +1,10 @@
-//! The mask painter: paint over the first image where an edit may change it. The strokes,
-//! undo and redo are `core::edit::MaskEditor`; this draws its overlay on a canvas laid over
-//! the image and encodes the mask PNG that is sent.
+//! The mask painter: paint over the first image where an edit may change it, or (for models
+//! that take a `markup` guide) draw marks that show what to change. The strokes, undo and redo
+//! are `core::edit::MaskEditor`; this draws its overlay on a canvas laid over the image and
+//! encodes the PNG that is sent.
 
 use easel_core::Size;
-use easel_core::edit::{MaskEditor, Rect, brush_radius_in_image, to_image_point};
+use easel_core::edit::{Guide, MaskEditor, Rect, brush_radius_in_image, to_image_point};
 use leptos::ev;
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -24,6 +25,8 @@ pub struct MaskHandle {
     editor: StoredValue<MaskEditor, LocalStorage>,
     /// Bumped after every change.
     pub version: RwSignal<u32>,
+    /// What the painted pixels are sent as: a mask, or the marks of a markup guide.
+    pub guide: RwSignal<Guide>,
     canvas: NodeRef<Canvas>,
 }
 
@@ -40,6 +43,7 @@ impl MaskHandle {
         MaskHandle {
             editor: StoredValue::new_local(MaskEditor::new(size)),
             version: RwSignal::new(0),
+            guide: RwSignal::new(Guide::Mask),
             canvas: NodeRef::new(),
         }
     }
@@ -99,7 +103,8 @@ impl MaskHandle {
             return;
         };
         let context: CanvasRenderingContext2d = context.unchecked_into();
-        let pixels = self.editor.with_value(|e| e.overlay_rgba(rect));
+        let guide = self.guide.get_untracked();
+        let pixels = self.editor.with_value(|e| e.overlay_rgba(rect, guide));
         if let Ok(data) =
             ImageData::new_with_u8_clamped_array_and_sh(Clamped(&pixels), rect.width, rect.height)
         {
@@ -117,11 +122,21 @@ impl MaskHandle {
         });
     }
 
-    /// The mask as a PNG of the image's size: transparent (alpha 0) where the image may
-    /// change, opaque elsewhere. Encoded by the browser.
+    /// Paints from now on as `guide`; what is already painted is kept and redrawn as such.
+    pub fn set_guide(&self, guide: Guide) {
+        if self.guide.get_untracked() != guide {
+            self.guide.set(guide);
+            self.redraw_all();
+        }
+    }
+
+    /// The layer as a PNG of the image's size, encoded by the browser: as a mask, transparent
+    /// (alpha 0) where the image may change and opaque elsewhere; as markup, the marks on a
+    /// transparent sheet.
     pub async fn to_png(&self) -> Result<Blob, JsValue> {
         let Size { width, height } = self.size();
-        let pixels = self.editor.with_value(MaskEditor::mask_rgba);
+        let guide = self.guide.get_untracked();
+        let pixels = self.editor.with_value(|e| e.layer_rgba(guide));
         let canvas = OffscreenCanvas::new(width, height)?;
         let context: OffscreenCanvasRenderingContext2d = canvas
             .get_context("2d")?
@@ -139,7 +154,8 @@ impl MaskHandle {
 }
 
 /// The image with the mask over it, and the tools: brush size, paint or erase, undo, redo,
-/// invert, clear. Ctrl+Z undoes, Ctrl+Shift+Z (or Ctrl+Y) redoes.
+/// invert, clear, and where the model takes one, mask or markup. Ctrl+Z undoes, Ctrl+Shift+Z
+/// (or Ctrl+Y) redoes.
 #[component]
 pub fn MaskPainter(
     mask: MaskHandle,
@@ -147,6 +163,9 @@ pub fn MaskPainter(
     image_url: String,
     /// Describes the image for screen readers.
     alt: String,
+    /// Whether the chosen model takes a markup guide instead of a mask.
+    #[prop(optional, into)]
+    markup: Signal<bool>,
 ) -> impl IntoView {
     let brush = RwSignal::new(DEFAULT_BRUSH);
     let erase = RwSignal::new(false);
@@ -240,15 +259,29 @@ pub fn MaskPainter(
     });
     on_cleanup(move || keys.remove());
 
+    // A model without markup gets a mask, whatever was chosen for the previous one.
+    Effect::new(move |_| {
+        if !markup.get() {
+            mask.set_guide(Guide::Mask);
+        }
+    });
+    let marking_up = move || markup.get() && mask.guide.get() == Guide::Markup;
+
     let share = move || {
         let total = (u64::from(width) * u64::from(height)).max(1);
         let marked = mask.marked_count() as u64;
-        match marked {
-            0 => "Nothing marked: the whole image may change. Paint where it should.".to_owned(),
-            _ => format!(
-                "{}% of the image marked for the edit.",
-                (marked * 100).div_ceil(total)
-            ),
+        let percent = (marked * 100).div_ceil(total);
+        match (marking_up(), marked) {
+            (false, 0) => {
+                "Nothing marked: the whole image may change. Paint where it should.".to_owned()
+            }
+            (false, _) => format!("{percent}% of the image marked for the edit."),
+            (true, 0) => "No marks yet: draw on the image to show what to change (circle it, \
+                          cross it out, sketch the new shape), then describe it."
+                .to_owned(),
+            (true, _) => {
+                format!("Markup covers {percent}% of the image; it is sent as a guide, not a mask.")
+            }
         }
     };
     let max_width = format!("min(100%, calc((100vh - 12rem) * {width} / {height}))");
@@ -263,6 +296,18 @@ pub fn MaskPainter(
                     on:pointerup=on_up on:pointercancel=on_up></canvas>
             </div>
             <div class="mask-tools" role="toolbar" aria-label="Mask tools">
+                <Show when=move || markup.get()>
+                    <span class="guide-switch" role="group" aria-label="What the brush draws">
+                        <button type="button" id="guide-mask"
+                            title="Paint where the image may change"
+                            aria-pressed=move || (mask.guide.get() == Guide::Mask).to_string()
+                            on:click=move |_| mask.set_guide(Guide::Mask)>"Mask"</button>
+                        <button type="button" id="guide-markup"
+                            title="Draw marks that show what to change (sent as markup, never with a mask)"
+                            aria-pressed=move || (mask.guide.get() == Guide::Markup).to_string()
+                            on:click=move |_| mask.set_guide(Guide::Markup)>"Markup"</button>
+                    </span>
+                </Show>
                 <label class="inline" for="mask-brush">"Brush"</label>
                 <input type="range" id="mask-brush" min="4" max="160" step="2"
                     prop:value=move || brush.get().to_string()

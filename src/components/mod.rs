@@ -17,7 +17,7 @@ pub use gallery_toolbar::GalleryToolbar;
 pub use job_card::JobCard;
 pub use lightbox::Lightbox;
 pub use mask_painter::{MaskHandle, MaskPainter};
-pub use prompt_form::PromptForm;
+pub use prompt_form::{ModelSelect, Pick, PromptForm};
 pub use relay_banner::RelayBanner;
 pub use settings_drop::SettingsDrop;
 pub use storage_health::StorageHealth;

@@ -136,30 +136,15 @@ pub fn PromptForm() -> impl IntoView {
     });
 
     let estimate = Memo::new(move |_| pricing::estimate(&request.get()));
-    let spent = Memo::new(move |_| {
-        (
-            gallery.spent_since(local_midnight_ms()),
-            gallery.spent_since(0),
-        )
-    });
+    let spent = Memo::new(move |_| (gallery.spent_today(), gallery.spent_since(0)));
 
     let submit = move || {
         if problem.get_untracked().is_some() {
             return;
         }
         let budget = settings.daily_budget.get_untracked();
-        let question = budget
-            .zip(estimate.get_untracked())
-            .and_then(|(budget, estimate)| {
-                pricing::budget_question(spent.get_untracked().0, &estimate, budget)
-            });
-        if let Some(question) = question {
-            let confirmed = web_sys::window()
-                .and_then(|w| w.confirm_with_message(&question).ok())
-                .unwrap_or(false);
-            if !confirmed {
-                return;
-            }
+        if !gallery.budget_allows(budget, estimate.get_untracked().as_ref()) {
+            return;
         }
         jobs.start(request.get_untracked(), settings.backend());
     };
@@ -343,12 +328,13 @@ pub fn PromptForm() -> impl IntoView {
 }
 
 /// Which of a model's lists a select offers, given the chosen format (empty: not offered).
-type Pick = fn(&Model, &str) -> &'static [&'static str];
+pub type Pick = fn(&Model, &str) -> &'static [&'static str];
 
-/// A select over one of the chosen model's lists, hidden when the model has none; `optional`
-/// adds a first choice, "Default", that sends nothing.
+/// A select over one of the chosen model's lists, hidden when the model has none (or none is
+/// chosen); `optional` adds a first choice, "Default", that sends nothing. The studio and the
+/// edit page use it for every list-valued parameter.
 #[component]
-fn ModelSelect(
+pub fn ModelSelect(
     model: Memo<Option<&'static Model>>,
     format: RwSignal<String>,
     id: &'static str,
@@ -476,16 +462,6 @@ fn grouped(n: usize) -> String {
         out.push(digit);
     }
     out
-}
-
-/// This day's start in the browser's time zone, unix ms: "today" as the person means it.
-fn local_midnight_ms() -> u64 {
-    let day = js_sys::Date::new_0();
-    day.set_hours(0);
-    day.set_minutes(0);
-    day.set_seconds(0);
-    day.set_milliseconds(0);
-    day.get_time() as u64
 }
 
 #[cfg(test)]

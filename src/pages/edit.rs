@@ -5,11 +5,11 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use easel_core::catalog::{self, DEFAULT_MODEL};
-use easel_core::edit::{self, InputImage};
+use easel_core::catalog::{self, DEFAULT_MODEL, INPUT_FIDELITIES};
+use easel_core::edit::{self, Guide, InputImage, Layer};
 use easel_core::files::ImageFormat;
 use easel_core::gallery::MadeBy;
-use easel_core::{GenerationRequest, Size, validate};
+use easel_core::{EditGuides, GenerationRequest, Size, pricing, validate, validate_edit};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -18,7 +18,7 @@ use send_wrapper::SendWrapper;
 use web_sys::{Blob, ClipboardEvent, DragEvent, File};
 
 use crate::api::{self, Upload};
-use crate::components::{JobCard, MaskHandle, MaskPainter};
+use crate::components::{JobCard, MaskHandle, MaskPainter, ModelSelect, Pick};
 use crate::state::jobs::FromImages;
 use crate::state::{Gallery, Jobs, Settings};
 use crate::storage::ObjectUrl;
@@ -61,6 +61,13 @@ pub fn EditPage() -> impl IntoView {
     let gallery = expect_context::<Gallery>();
     let query = use_query_map();
 
+    // Edits (new ones, and those a reload interrupted) are sent with this page's code.
+    jobs.set_uploader(Rc::new(|backend, request, upload, signal, on_preview| {
+        Box::pin(async move {
+            api::send_upload(&backend, &request, &upload, &signal, &*on_preview).await
+        })
+    }));
+
     let mode = RwSignal::new(Mode::Edit);
     let sources = RwSignal::new(Vec::<Source>::new());
     let next_key = StoredValue::new(0u64);
@@ -72,6 +79,8 @@ pub fn EditPage() -> impl IntoView {
     let quality = RwSignal::new(String::new());
     let format = RwSignal::new(String::new());
     let previews = RwSignal::new(0u32);
+    // `input_fidelity`; empty sends nothing (the model's default).
+    let fidelity = RwSignal::new(String::new());
     let dragging = RwSignal::new(false);
 
     let first_size = move || sources.with_untracked(|s| s.first().and_then(|s| s.info.size));
@@ -97,6 +106,9 @@ pub fn EditPage() -> impl IntoView {
         );
         if !entry.is_some_and(|m| m.streams) {
             previews.set(0);
+        }
+        if !entry.is_some_and(|m| m.input_fidelity) {
+            fidelity.set(String::new());
         }
         let max = entry.map_or(10, |m| u32::from(m.n_max));
         count.update(|c| *c = (*c).clamp(1, max));
@@ -217,30 +229,29 @@ pub fn EditPage() -> impl IntoView {
         }
     };
 
-    let submit = move || {
-        problem.set(None);
-        let chosen = sources.get_untracked();
-        let current = mode.get_untracked();
+    // The request as the form stands (read without tracking: `estimate` tracks what it needs).
+    let current_request = move || {
+        let current = mode.get();
         let id = match current {
-            Mode::Edit => model.get_untracked(),
+            Mode::Edit => model.get(),
             Mode::Variations => VARIATION_MODEL.to_owned(),
         };
-        let infos: Vec<InputImage> = chosen.iter().map(|s| s.info).collect();
-        let first_prompt = chosen.first().map(|s| s.name.clone()).unwrap_or_default();
+        let first_prompt = sources.with(|s| s.first().map(|s| s.name.clone()).unwrap_or_default());
         let mut request = GenerationRequest::for_model(
             &id,
             &match current {
-                Mode::Edit => prompt.get_untracked(),
+                Mode::Edit => prompt.get(),
                 // A variation has no prompt; its record keeps the source's for search.
                 Mode::Variations => first_prompt,
             },
         );
-        request.n = Some(count.get_untracked());
-        request.size = Some(size.get_untracked());
+        request.n = Some(count.get());
+        request.size = Some(size.get());
         if current == Mode::Edit {
-            request.quality = Some(quality.get_untracked()).filter(|q| !q.is_empty());
-            request.output_format = Some(format.get_untracked()).filter(|f| !f.is_empty());
-            let partials = previews.get_untracked();
+            request.quality = Some(quality.get()).filter(|q| !q.is_empty());
+            request.output_format = Some(format.get()).filter(|f| !f.is_empty());
+            request.input_fidelity = Some(fidelity.get()).filter(|f| !f.is_empty());
+            let partials = previews.get();
             if partials > 0 {
                 request.stream = Some(true);
                 request.partial_images = Some(partials);
@@ -248,6 +259,21 @@ pub fn EditPage() -> impl IntoView {
         } else {
             request.quality = None;
         }
+        request
+    };
+    // What it may cost: the images made and, for token-billed models, the images sent.
+    let estimate = Memo::new(move |_| {
+        let inputs: Vec<Size> = sources.with(|s| s.iter().filter_map(|s| s.info.size).collect());
+        pricing::estimate_edit(&current_request(), &inputs)
+    });
+
+    let submit = move || {
+        problem.set(None);
+        let chosen = sources.get_untracked();
+        let current = mode.get_untracked();
+        let request = untrack(current_request);
+        let id = request.model.clone();
+        let infos: Vec<InputImage> = chosen.iter().map(|s| s.info).collect();
         let checked = match current {
             Mode::Edit => edit::check_edit(&id, &request.prompt, &infos, None),
             Mode::Variations => edit::check_variation(&id, &infos),
@@ -256,29 +282,52 @@ pub fn EditPage() -> impl IntoView {
             problem.set(Some(why.to_string()));
             return;
         }
-        if let Some(found) = validate(&request).into_iter().next() {
+        // Nothing painted sends no layer: the whole image may change.
+        let handle = mask
+            .get_untracked()
+            .filter(|m| current == Mode::Edit && m.marked_count() > 0);
+        let guide = handle.map(|m| m.guide.get_untracked());
+        let problems = match current {
+            Mode::Edit => validate_edit(
+                &request,
+                EditGuides {
+                    mask: guide == Some(Guide::Mask),
+                    markup: guide == Some(Guide::Markup),
+                },
+            ),
+            Mode::Variations => validate(&request),
+        };
+        if let Some(found) = problems.into_iter().next() {
             problem.set(Some(found.message));
             return;
         }
-        let handle = mask.get_untracked().filter(|_| current == Mode::Edit);
+        let budget = settings.daily_budget.get_untracked();
+        if !gallery.budget_allows(budget, estimate.get_untracked().as_ref()) {
+            return;
+        }
         let parents: Vec<String> = chosen.iter().filter_map(|s| s.parent.clone()).collect();
         let images: Vec<Blob> = chosen.iter().map(|s| (*s.blob).clone()).collect();
         spawn_local(async move {
-            let mask_png = match handle.filter(|m| m.marked_count() > 0) {
+            let layer_png = match handle {
                 Some(handle) => match handle.to_png().await {
                     Ok(png) => {
-                        let info = InputImage {
-                            format: Some(ImageFormat::Png),
-                            size: Some(handle.size()),
-                            bytes: png.size() as u64,
+                        let size = handle.size();
+                        let layer = Layer {
+                            guide: handle.guide.get_untracked(),
+                            image: InputImage {
+                                format: Some(ImageFormat::Png),
+                                size: Some(size),
+                                bytes: png.size() as u64,
+                            },
+                            has_transparency: (handle.marked_count() as u64) < size.pixels(),
                         };
                         if let Err(why) =
-                            edit::check_edit(&request.model, &request.prompt, &infos, Some(&info))
+                            edit::check_edit(&request.model, &request.prompt, &infos, Some(&layer))
                         {
                             problem.set(Some(why.to_string()));
                             return;
                         }
-                        Some(png)
+                        Some((layer.guide, png))
                     }
                     Err(_) => {
                         problem.set(Some(
@@ -289,10 +338,17 @@ pub fn EditPage() -> impl IntoView {
                 },
                 None => None,
             };
+            let (mut mask_png, mut markup_png) = (None, None);
+            match layer_png {
+                Some((Guide::Mask, png)) => mask_png = Some(png),
+                Some((Guide::Markup, png)) => markup_png = Some(png),
+                None => {}
+            }
             let upload = Rc::new(Upload {
                 variation: current == Mode::Variations,
                 images,
                 mask: mask_png,
+                markup: markup_png,
             });
             let from = FromImages {
                 made_by: match current {
@@ -300,12 +356,7 @@ pub fn EditPage() -> impl IntoView {
                     Mode::Variations => MadeBy::Variation,
                 },
                 parents,
-                send: Box::new(move |backend, request, signal, on_preview| {
-                    let upload = Rc::clone(&upload);
-                    Box::pin(async move {
-                        api::send_upload(&backend, &request, &upload, &signal, &*on_preview).await
-                    })
-                }),
+                files: upload,
             };
             jobs.start_from(request, settings.backend(), from);
         });
@@ -316,6 +367,11 @@ pub fn EditPage() -> impl IntoView {
         Mode::Edit => catalog::find(&model.get()),
         Mode::Variations => catalog::find(VARIATION_MODEL),
     };
+    // The model whose own options the edit form offers (variations take none of them).
+    let edit_model = Memo::new(move |_| match mode.get() {
+        Mode::Edit => catalog::find(&model.get()),
+        Mode::Variations => None,
+    });
     let size_options = move || {
         let mut options: Vec<String> = entry().map_or_else(Vec::new, |m| {
             m.sizes.iter().map(|s| (*s).to_owned()).collect()
@@ -353,7 +409,8 @@ pub fn EditPage() -> impl IntoView {
                         match (first.get(), mask.get()) {
                             (Some((_, url, name)), Some(handle)) if mode.get() == Mode::Edit => view! {
                                 <MaskPainter mask=handle image_url=url.as_str().to_owned()
-                                    alt=format!("The image to edit: {name}") />
+                                    alt=format!("The image to edit: {name}")
+                                    markup=Signal::derive(move || entry().is_some_and(|m| m.markup)) />
                             }.into_any(),
                             (Some((_, url, name)), _) => view! {
                                 <img class="edit-preview" src=url.as_str().to_owned()
@@ -433,30 +490,18 @@ pub fn EditPage() -> impl IntoView {
                                 }).collect_view()}
                             </select>
                         </div>
-                        <Show when=move || mode.get() == Mode::Edit && entry().is_some_and(|m| m.qualities.len() > 1)>
-                            <div class="param">
-                                <label for="edit-quality">"Quality"</label>
-                                <select id="edit-quality"
-                                    on:change:target=move |ev| quality.set(ev.target().value())>
-                                    {move || entry().map(|m| m.qualities.iter().map(|q| {
-                                        let q = *q;
-                                        view! { <option value=q prop:selected=move || quality.get() == q>{q}</option> }
-                                    }).collect_view())}
-                                </select>
-                            </div>
-                        </Show>
-                        <Show when=move || mode.get() == Mode::Edit && entry().is_some_and(|m| !m.output_formats.is_empty())>
-                            <div class="param">
-                                <label for="edit-format">"Format"</label>
-                                <select id="edit-format"
-                                    on:change:target=move |ev| format.set(ev.target().value())>
-                                    {move || entry().map(|m| m.output_formats.iter().map(|f| {
-                                        let f = *f;
-                                        view! { <option value=f prop:selected=move || format.get() == f>{f}</option> }
-                                    }).collect_view())}
-                                </select>
-                            </div>
-                        </Show>
+                        {[
+                            ("edit-quality", "Quality", quality,
+                                (|m, _| if m.qualities.len() > 1 { m.qualities } else { &[] }) as Pick, false),
+                            ("edit-format", "Format", format, |m, _| m.output_formats, false),
+                            ("edit-fidelity", "Input fidelity", fidelity,
+                                |m, _| if m.input_fidelity { INPUT_FIDELITIES } else { &[] }, true),
+                        ]
+                        .into_iter()
+                        .map(|(id, label, value, pick, optional)| view! {
+                            <ModelSelect model=edit_model format id label value pick optional />
+                        })
+                        .collect_view()}
                         <Show when=move || mode.get() == Mode::Edit && entry().is_some_and(|m| m.streams)>
                             <div class="param">
                                 <label for="edit-previews">"Previews"</label>
@@ -475,6 +520,10 @@ pub fn EditPage() -> impl IntoView {
                             disabled=move || sources.with(Vec::is_empty)>
                             {move || match mode.get() { Mode::Edit => "Edit", Mode::Variations => "Make variations" }}
                         </button>
+                        <span id="edit-cost" class="hint"
+                            title="Estimated from published prices, input images included; each result shows what it cost.">
+                            {move || estimate.get().map(|e| e.text())}
+                        </span>
                         <span class="hint shortcut">{move || (mode.get() == Mode::Edit).then_some("Ctrl+Enter in the prompt")}</span>
                     </div>
                 </form>

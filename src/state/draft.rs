@@ -44,9 +44,6 @@ pub struct Draft {
     pub svg_effort: RwSignal<String>,
     /// Sent as `safety_identifier` when set.
     pub safety_identifier: RwSignal<String>,
-    /// For the edit form: `input_fidelity` (`low`/`high`; empty sends nothing). Generations
-    /// never send it; see `easel_core::validate_edit` for the rules with masks and markup.
-    pub edit_input_fidelity: RwSignal<String>,
 }
 
 impl Draft {
@@ -84,7 +81,6 @@ impl Draft {
             svg_model: RwSignal::new(String::new()),
             svg_effort: RwSignal::new(String::new()),
             safety_identifier: RwSignal::new(String::new()),
-            edit_input_fidelity: RwSignal::new(String::new()),
         };
         provide_context(draft);
         draft

@@ -4,6 +4,7 @@
 use std::rc::Rc;
 
 use easel_core::gallery::GalleryItem;
+use easel_core::pricing;
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
 use leptos::prelude::*;
@@ -78,6 +79,25 @@ impl Gallery {
                 .filter_map(|i| i.cost)
                 .sum()
         })
+    }
+
+    /// What today's stored images cost, "today" as the person means it (their time zone).
+    pub fn spent_today(&self) -> f64 {
+        self.spent_since(local_midnight_ms())
+    }
+
+    /// Whether to go ahead with a request estimated at `estimate`: yes within the daily
+    /// budget (or without one); past it, the person is asked first.
+    pub fn budget_allows(&self, budget: Option<f64>, estimate: Option<&pricing::Estimate>) -> bool {
+        let question = budget.zip(estimate).and_then(|(budget, estimate)| {
+            pricing::budget_question(untrack(|| self.spent_today()), estimate, budget)
+        });
+        match question {
+            Some(question) => web_sys::window()
+                .and_then(|w| w.confirm_with_message(&question).ok())
+                .unwrap_or(false),
+            None => true,
+        }
     }
 
     /// The open database, once it is open.
@@ -190,4 +210,14 @@ impl Gallery {
         self.items
             .with_untracked(|all| all.iter().find(|i| i.id == id).cloned())
     }
+}
+
+/// This day's start in the browser's time zone, unix ms.
+fn local_midnight_ms() -> u64 {
+    let day = js_sys::Date::new_0();
+    day.set_hours(0);
+    day.set_minutes(0);
+    day.set_seconds(0);
+    day.set_milliseconds(0);
+    day.get_time() as u64
 }

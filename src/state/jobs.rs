@@ -1,6 +1,6 @@
 //! Generations in flight and their results, newest first. A finished generation is stored in
-//! the gallery before it shows as done; a job is recorded as pending while it runs, so a
-//! reload can offer to retry what was cut off.
+//! the gallery before it shows as done; a job is recorded as pending while it runs (an edit
+//! with its files), so a reload can offer to retry what was cut off.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -14,9 +14,9 @@ use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use web_sys::AbortController;
 
-use crate::api::{self, GenerateError, Generation};
+use crate::api::{self, GenerateError, Generation, Upload};
 use crate::state::Gallery;
-use crate::storage::{NewImage, ObjectUrl, browser};
+use crate::storage::{NewImage, ObjectUrl, PendingJob, browser};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobState {
@@ -62,23 +62,24 @@ impl JobState {
     }
 }
 
-/// Sends an edit or variation; called again for each retry.
-pub type SendUpload = Box<
+/// Sends an edit's or variation's files; called again for each retry. The edit page registers
+/// it ([`Jobs::set_uploader`]), so the multipart code stays in that page's chunk.
+pub type SendUpload = Rc<
     dyn Fn(
         Backend,
         GenerationRequest,
+        Rc<Upload>,
         web_sys::AbortSignal,
         Rc<dyn Fn(usize, Arc<ObjectUrl>)>,
     ) -> LocalBoxFuture<'static, Result<Generation, GenerateError>>,
 >;
 
-/// An edit or variation: the gallery items it starts from and how its files are sent. The
-/// sender comes from the editor page, so the multipart code stays in that page's chunk.
+/// An edit or variation: the gallery items it starts from and the files it sends.
 pub struct FromImages {
     pub made_by: MadeBy,
     /// Gallery ids of the images used (files picked from disk have none).
     pub parents: Vec<String>,
-    pub send: SendUpload,
+    pub files: Rc<Upload>,
 }
 
 /// One generation request and what became of it.
@@ -118,6 +119,9 @@ impl Job {
 pub struct Jobs {
     pub list: RwSignal<Vec<Job>>,
     gallery: Gallery,
+    uploader: StoredValue<Option<SendUpload>, LocalStorage>,
+    /// Whether edits can be sent from this page now (the edit page's code is loaded).
+    pub can_upload: RwSignal<bool>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -128,6 +132,8 @@ impl Jobs {
         let jobs = Jobs {
             list: RwSignal::new(Vec::new()),
             gallery,
+            uploader: StoredValue::new_local(None),
+            can_upload: RwSignal::new(false),
         };
         provide_context(jobs);
         spawn_local(async move { jobs.restore_interrupted().await });
@@ -138,14 +144,36 @@ impl Jobs {
         let Ok(db) = self.gallery.db().await else {
             return;
         };
-        for (uid, json) in db.pending().await.unwrap_or_default() {
-            let Ok(request) = serde_json::from_str::<GenerationRequest>(&json) else {
+        for PendingJob {
+            uid,
+            request_json,
+            files,
+        } in db.pending().await.unwrap_or_default()
+        {
+            let Ok(request) = serde_json::from_str::<GenerationRequest>(&request_json) else {
                 let _ = db.remove_pending(&uid).await;
                 continue;
             };
-            let job = new_job(uid, request, None, JobState::Interrupted);
+            let mut job = new_job(uid, request, None, JobState::Interrupted);
+            job.from = SendWrapper::new(files.map(|(parents, files)| {
+                Rc::new(FromImages {
+                    made_by: if files.variation {
+                        MadeBy::Variation
+                    } else {
+                        MadeBy::Edit
+                    },
+                    parents,
+                    files: Rc::new(files),
+                })
+            }));
             self.list.update(|list| list.push(job));
         }
+    }
+
+    /// How edits and variations are sent: given by the edit page when its code has loaded.
+    pub fn set_uploader(&self, send: SendUpload) {
+        self.uploader.set_value(Some(send));
+        self.can_upload.set(true);
     }
 
     /// Sends the request and tracks it; the card appears at once.
@@ -175,17 +203,15 @@ impl Jobs {
             )));
             return;
         };
-        let gallery = self.gallery;
+        let (gallery, uploader) = (self.gallery, self.uploader);
         spawn_local(async move {
             let db = gallery.db().await.ok();
-            // An edit's files are not kept, so after a reload it could not be sent again: only
-            // generations are recorded as pending.
-            if let (Some(db), Ok(json), None) = (
-                &db,
-                serde_json::to_string(&job.request),
-                (*job.from).as_ref(),
-            ) {
-                let _ = db.add_pending(&job.uid, &json).await;
+            // An edit keeps its files with it, so that after a reload it can be sent again.
+            if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
+                let files = (*job.from)
+                    .as_ref()
+                    .map(|f| (f.parents.as_slice(), &*f.files));
+                let _ = db.add_pending(&job.uid, &json, files).await;
             }
             let mut retries = 0;
             let outcome = loop {
@@ -199,10 +225,16 @@ impl Jobs {
                     });
                 };
                 let outcome = match (*job.from).as_ref() {
-                    Some(from) => {
-                        let (backend, request) = (backend.clone(), job.request.clone());
-                        (from.send)(backend, request, signal.clone(), Rc::new(on_preview)).await
-                    }
+                    Some(from) => match uploader.with_value(Clone::clone) {
+                        Some(send) => {
+                            let (backend, request) = (backend.clone(), job.request.clone());
+                            let files = Rc::clone(&from.files);
+                            send(backend, request, files, signal.clone(), Rc::new(on_preview)).await
+                        }
+                        None => Err(GenerateError::Failed(ApiFailure::network(
+                            "Edits are sent from the edit page: open Edit and retry there.",
+                        ))),
+                    },
                     None => api::generate(&backend, &job.request, &signal, &on_preview).await,
                 };
                 // Previews are only for the wait; the answer (or a retry) replaces them.

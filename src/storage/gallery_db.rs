@@ -7,7 +7,9 @@
 //!   read with the record rather than a Blob's separate file (galleries saved before this was
 //!   so hold Blobs there, which are still read).
 //! - `pending`: jobs sent but not finished, keyed by job id, so a reload can show them as
-//!   interrupted.
+//!   interrupted: a generation's request JSON (a string), or for an edit or variation
+//!   `{request, parents, variation, images, mask, markup}` with its files as Blobs, so that it
+//!   can be sent again.
 //!
 //! A save is one transaction across the stores: on a quota error nothing is half-written.
 
@@ -22,6 +24,15 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, DomException, IdbDatabase};
 
 use super::browser::Thumbnail;
+use crate::api::Upload;
+
+/// A job sent before the page was closed or reloaded, as recorded.
+pub struct PendingJob {
+    pub uid: String,
+    pub request_json: String,
+    /// An edit's or variation's parents and files.
+    pub files: Option<(Vec<String>, Upload)>,
+}
 
 /// Bumped with each schema change; `upgrade` migrates from every older version.
 const SCHEMA_VERSION: u32 = 1;
@@ -298,16 +309,23 @@ impl GalleryDb {
         Ok(())
     }
 
-    /// Records a job as sent, so that a reload can offer to retry it.
-    pub async fn add_pending(&self, job: &str, request_json: &str) -> Result<(), StorageError> {
+    /// Records a job as sent, so that a reload can offer to retry it; an edit's `files` (its
+    /// parents and uploads) are kept with it.
+    pub async fn add_pending(
+        &self,
+        job: &str,
+        request_json: &str,
+        files: Option<(&[String], &Upload)>,
+    ) -> Result<(), StorageError> {
+        let record = match files {
+            None => JsValue::from_str(request_json),
+            Some((parents, upload)) => pending_upload(request_json, parents, upload)?.into(),
+        };
         let tx = self
             .db
             .transaction(&[PENDING], TransactionMode::ReadWrite)?;
         tx.object_store(PENDING)?
-            .put(
-                &JsValue::from_str(request_json),
-                Some(&JsValue::from_str(job)),
-            )?
+            .put(&record, Some(&JsValue::from_str(job)))?
             .await?;
         tx.await?;
         Ok(())
@@ -324,8 +342,8 @@ impl GalleryDb {
         Ok(())
     }
 
-    /// Jobs sent before the page was closed or reloaded: `(job id, request JSON)`.
-    pub async fn pending(&self) -> Result<Vec<(String, String)>, StorageError> {
+    /// Jobs sent before the page was closed or reloaded.
+    pub async fn pending(&self) -> Result<Vec<PendingJob>, StorageError> {
         let tx = self.db.transaction(&[PENDING], TransactionMode::ReadOnly)?;
         let store = tx.object_store(PENDING)?;
         let keys = store.get_all_keys(None, None)?.await?;
@@ -333,9 +351,72 @@ impl GalleryDb {
         Ok(keys
             .iter()
             .zip(values.iter())
-            .filter_map(|(k, v)| Some((k.as_string()?, v.as_string()?)))
+            .filter_map(|(key, value)| {
+                let uid = key.as_string()?;
+                match value.as_string() {
+                    Some(request_json) => Some(PendingJob {
+                        uid,
+                        request_json,
+                        files: None,
+                    }),
+                    None => {
+                        let (request_json, files) = read_pending_upload(value)?;
+                        Some(PendingJob {
+                            uid,
+                            request_json,
+                            files: Some(files),
+                        })
+                    }
+                }
+            })
             .collect())
     }
+}
+
+/// An edit's pending record: Blobs are stored as they are (IndexedDB keeps files).
+fn pending_upload(
+    request_json: &str,
+    parents: &[String],
+    upload: &Upload,
+) -> Result<Object, StorageError> {
+    let failed = |_| StorageError::Failed("the edit's files could not be recorded".into());
+    let record = Object::new();
+    let set = |key: &str, value: &JsValue| Reflect::set(&record, &JsValue::from_str(key), value);
+    let parents: Array = parents.iter().map(|p| JsValue::from_str(p)).collect();
+    let images: Array = upload.images.iter().collect();
+    let blob_or_null = |b: &Option<Blob>| b.as_ref().map_or(JsValue::NULL, |b| b.into());
+    set("request", &JsValue::from_str(request_json)).map_err(failed)?;
+    set("parents", &parents).map_err(failed)?;
+    set("variation", &JsValue::from_bool(upload.variation)).map_err(failed)?;
+    set("images", &images).map_err(failed)?;
+    set("mask", &blob_or_null(&upload.mask)).map_err(failed)?;
+    set("markup", &blob_or_null(&upload.markup)).map_err(failed)?;
+    Ok(record)
+}
+
+fn read_pending_upload(record: &JsValue) -> Option<(String, (Vec<String>, Upload))> {
+    let get = |key: &str| Reflect::get(record, &JsValue::from_str(key)).ok();
+    let blob = |key: &str| get(key).and_then(|v| v.dyn_into::<Blob>().ok());
+    let request_json = text(record, "request")?;
+    let parents = get("parents")?
+        .dyn_into::<Array>()
+        .ok()?
+        .iter()
+        .filter_map(|p| p.as_string())
+        .collect();
+    let images: Vec<Blob> = get("images")?
+        .dyn_into::<Array>()
+        .ok()?
+        .iter()
+        .filter_map(|b| b.dyn_into().ok())
+        .collect();
+    let upload = Upload {
+        variation: get("variation")?.as_bool()?,
+        images,
+        mask: blob("mask"),
+        markup: blob("markup"),
+    };
+    Some((request_json, (parents, upload)))
 }
 
 /// Takes (once) what index.html's prelude opened and read, if it succeeded.

@@ -10,7 +10,7 @@ mod preferences;
 pub use archive::{ArchiveError, ImportReport, export_zip, import_zip};
 pub use browser::Thumbnail;
 pub use download::{file_for_download, save_as};
-pub use gallery_db::{GalleryDb, ItemRecord, NewImage, StorageError, StoredItem};
+pub use gallery_db::{GalleryDb, ItemRecord, NewImage, PendingJob, StorageError, StoredItem};
 pub use object_url::ObjectUrl;
 pub use preferences::{
     Area, load_json, load_text, load_text_in, remove, remove_in, save_json, save_text, save_text_in,

@@ -2,7 +2,9 @@
 //! where the mask is fully transparent and leaves every other pixel of the first image exactly
 //! as it was; without a mask, the image's own transparent pixels are the mask, and an image
 //! with none is repainted as a whole (blended, so it stays recognisable). Further images are
-//! references: their average colour tints the painted area. Variations (dall-e-2) overlay a
+//! references: their average colour tints the painted area. A `markup` guide (GPT Image 2.5
+//! and later, never with a mask) marks the area to repaint with its non-transparent pixels.
+//! Variations (dall-e-2) overlay a
 //! picture seeded by the image's bytes, so each variation differs and stays like the original.
 
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use easel_core::catalog::{self, ResultEncoding};
-use easel_core::{GenerationRequest, Size, validate};
+use easel_core::{EditGuides, GenerationRequest, Problem, Size, validate, validate_edit};
 use image::RgbaImage;
 use image::imageops::FilterType;
 use serde_json::{Map, Value};
@@ -34,6 +36,7 @@ struct Inputs {
     request: GenerationRequest,
     images: Vec<Bytes>,
     mask: Option<Bytes>,
+    markup: Option<Bytes>,
 }
 
 pub(super) async fn edit(state: &AppState, incoming: &Incoming) -> Result<Response, AppError> {
@@ -41,6 +44,7 @@ pub(super) async fn edit(state: &AppState, incoming: &Incoming) -> Result<Respon
         mut request,
         images,
         mask,
+        markup,
     } = inputs(&incoming.form, "gpt-image-1.5")?;
     if catalog::find(&request.model)
         .is_some_and(|m| m.results == ResultEncoding::UrlOrBase64 && m.id != "dall-e-2")
@@ -50,7 +54,11 @@ pub(super) async fn edit(state: &AppState, incoming: &Incoming) -> Result<Respon
             format!("{} does not support image edits.", request.model),
         ));
     }
-    check(&request)?;
+    let guides = EditGuides {
+        mask: mask.is_some(),
+        markup: markup.is_some(),
+    };
+    check(validate_edit(&request, guides))?;
     if images.len() > MAX_IMAGES {
         return Err(invalid(
             "image",
@@ -69,9 +77,12 @@ pub(super) async fn edit(state: &AppState, incoming: &Incoming) -> Result<Respon
         width: first.width(),
         height: first.height(),
     };
-    let mask = mask
-        .map(|bytes| decode_mask(&bytes, original))
-        .transpose()?;
+    let mask = match (mask, markup) {
+        (Some(bytes), _) => Some(decode_mask(&bytes, original)?),
+        // Marked pixels are the ones to repaint: as a mask, they are the transparent ones.
+        (None, Some(bytes)) => Some(markup_as_mask(decode_markup(&bytes, original)?)),
+        (None, None) => None,
+    };
     if request.size.as_deref() == Some("auto") {
         request.size = None;
     }
@@ -131,7 +142,7 @@ pub(super) async fn variations(
     }
     // Variations have no prompt; validation still checks n, size and response_format.
     request.prompt = "variation".into();
-    check(&request)?;
+    check(validate(&request))?;
     if request.model == "dall-e-2" {
         check_dall_e_2_image(&images)?;
     }
@@ -296,6 +307,47 @@ fn decode_mask(bytes: &[u8], image: Size) -> Result<RgbaImage, AppError> {
     Ok(mask.to_rgba8())
 }
 
+fn decode_markup(bytes: &[u8], image: Size) -> Result<RgbaImage, AppError> {
+    let markup = image::load_from_memory(bytes)
+        .map_err(|_| invalid("markup", "Invalid markup image file; it must be a PNG."))?;
+    if !markup.color().has_alpha() {
+        return Err(invalid(
+            "markup",
+            "Invalid markup image: it needs an alpha channel; draw the marks on a transparent image.",
+        ));
+    }
+    if (markup.width(), markup.height()) != (image.width, image.height) {
+        return Err(invalid(
+            "markup",
+            format!(
+                "Invalid markup image - markup size ({}x{}) does not match image size ({image}).",
+                markup.width(),
+                markup.height()
+            ),
+        ));
+    }
+    let markup = markup.to_rgba8();
+    if !markup.pixels().any(|p| p[3] == 0) {
+        return Err(invalid(
+            "markup",
+            "Invalid markup image: it must contain transparent pixels.",
+        ));
+    }
+    Ok(markup)
+}
+
+/// A markup's marks as a mask: marked (opaque) pixels become transparent, the rest opaque.
+fn markup_as_mask(mut markup: RgbaImage) -> RgbaImage {
+    for pixel in markup.pixels_mut() {
+        pixel.0 = if pixel[3] > 0 {
+            [0, 0, 0, 0]
+        } else {
+            [0, 0, 0, 255]
+        };
+    }
+    markup
+}
+
 fn check_dall_e_2_image(images: &[Bytes]) -> Result<(), AppError> {
     let [image] = images else {
         return Err(invalid("image", "dall-e-2 takes exactly one image."));
@@ -315,8 +367,9 @@ fn check_dall_e_2_image(images: &[Bytes]) -> Result<(), AppError> {
     Ok(())
 }
 
-fn check(request: &GenerationRequest) -> Result<(), AppError> {
-    match validate(request).into_iter().next() {
+/// The first problem validation found, as the API's 400.
+fn check(problems: Vec<Problem>) -> Result<(), AppError> {
+    match problems.into_iter().next() {
         Some(problem) => Err(AppError::InvalidRequest {
             message: problem.message,
             param: Some(problem.param.to_owned()),
@@ -328,14 +381,15 @@ fn check(request: &GenerationRequest) -> Result<(), AppError> {
 
 /// Text fields as a request, and the image files, from a multipart form or a JSON body.
 fn inputs(form: &Form, default_model: &str) -> Result<Inputs, AppError> {
-    let (fields, images, mask) = match form {
+    let (fields, images, mask, markup) = match form {
         Form::Multipart(parts) => {
             let mut fields = Map::new();
-            let (mut images, mut mask) = (Vec::new(), None);
+            let (mut images, mut mask, mut markup) = (Vec::new(), None, None);
             for part in parts {
                 match part.name.as_str() {
                     "image" | "image[]" => images.push(part.data.clone()),
                     "mask" => mask = Some(part.data.clone()),
+                    "markup" => markup = Some(part.data.clone()),
                     name => {
                         let text = part.text().unwrap_or_default();
                         let value = match name {
@@ -354,7 +408,7 @@ fn inputs(form: &Form, default_model: &str) -> Result<Inputs, AppError> {
                     }
                 }
             }
-            (fields, images, mask)
+            (fields, images, mask, markup)
         }
         Form::Json(object) => {
             let mut fields = object.clone();
@@ -371,7 +425,12 @@ fn inputs(form: &Form, default_model: &str) -> Result<Inputs, AppError> {
                 }
             };
             let mask = fields.remove("mask").as_ref().map(reference).transpose()?;
-            (fields, images, mask)
+            let markup = fields
+                .remove("markup")
+                .as_ref()
+                .map(reference)
+                .transpose()?;
+            (fields, images, mask, markup)
         }
         // `inspect::read` keeps the object whenever the generator answers.
         Form::Forwarded => {
@@ -396,6 +455,7 @@ fn inputs(form: &Form, default_model: &str) -> Result<Inputs, AppError> {
         request,
         images,
         mask,
+        markup,
     })
 }
 

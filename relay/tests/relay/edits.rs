@@ -241,6 +241,110 @@ async fn edit_errors_follow_the_api() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// A markup guide: red marks over the centre square on a transparent sheet.
+fn markup_over_centre() -> Vec<u8> {
+    let markup = image::RgbaImage::from_fn(64, 64, |x, y| {
+        let inside = (16..48).contains(&x) && (16..48).contains(&y);
+        image::Rgba(if inside {
+            [255, 45, 85, 255]
+        } else {
+            [0, 0, 0, 0]
+        })
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    markup.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn markup_guides_repaint_what_they_mark_with_input_fidelity() {
+    let (source, _) = image_and_mask();
+    let markup = markup_over_centre();
+    let (content_type, body) = multipart(&[
+        ("model", None, b"gpt-image-2.5-flare"),
+        ("prompt", None, b"make the marked square a window"),
+        ("image[]", Some("photo.png"), &source),
+        ("markup", Some("markup.png"), &markup),
+        ("input_fidelity", None, b"high"),
+    ]);
+    let (status, text) = post("/v1/images/edits", &content_type, body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let edited = decode(&json["data"][0]["b64_json"]);
+    let original = image::load_from_memory(&source).unwrap().to_rgba8();
+    let mut changed = 0;
+    for (x, y, pixel) in edited.enumerate_pixels() {
+        if (16..48).contains(&x) && (16..48).contains(&y) {
+            changed += usize::from(pixel != original.get_pixel(x, y));
+        } else {
+            assert_eq!(pixel, original.get_pixel(x, y), "({x},{y}) is unmarked");
+        }
+    }
+    assert!(changed > 32 * 32 / 2, "the marked area changed ({changed})");
+}
+
+#[tokio::test]
+async fn markup_and_input_fidelity_are_refused_as_the_api_refuses_them() {
+    let (source, mask) = image_and_mask();
+    let markup = markup_over_centre();
+    let opaque = png(64, 64, [255, 0, 0, 255]);
+    let small = png(8, 8, [0, 0, 0, 0]);
+    type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+    let cases: [(&str, Vec<Part>, &str); 6] = [
+        (
+            "with a mask",
+            vec![
+                ("mask", Some("m.png"), &mask),
+                ("markup", Some("k.png"), &markup),
+            ],
+            "cannot be combined with a mask",
+        ),
+        (
+            "on a model without markup",
+            vec![
+                ("model", None, b"gpt-image-2"),
+                ("markup", Some("k.png"), &markup),
+            ],
+            "takes no markup",
+        ),
+        (
+            "without transparency",
+            vec![("markup", Some("k.png"), &opaque)],
+            "must contain transparent pixels",
+        ),
+        (
+            "of another size",
+            vec![("markup", Some("k.png"), &small)],
+            "markup size (8x8)",
+        ),
+        (
+            "an unknown fidelity",
+            vec![("input_fidelity", None, b"exact")],
+            "input_fidelity",
+        ),
+        (
+            "fidelity on gpt-image-1-mini",
+            vec![
+                ("model", None, b"gpt-image-1-mini"),
+                ("input_fidelity", None, b"high"),
+            ],
+            "input_fidelity",
+        ),
+    ];
+    for (what, extra, expected) in cases {
+        let mut parts: Vec<(&str, Option<&str>, &[u8])> =
+            vec![("prompt", None, b"x"), ("image[]", Some("a.png"), &source)];
+        if !extra.iter().any(|(name, _, _)| *name == "model") {
+            parts.push(("model", None, b"gpt-image-2.5-flare"));
+        }
+        parts.extend(extra);
+        let (content_type, body) = multipart(&parts);
+        let (status, text) = post("/v1/images/edits", &content_type, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "markup {what}: {text}");
+        assert!(text.contains(expected), "markup {what}: {text}");
+    }
+}
+
 #[tokio::test]
 async fn dall_e_2_variations_resemble_the_image_and_differ_from_each_other() {
     let source = png(128, 128, [40, 120, 200, 255]);
