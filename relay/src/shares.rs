@@ -956,6 +956,64 @@ mod tests {
         );
     }
 
+    /// A share nobody opens after it expired: the sweep lets go of it, and only of it.
+    #[tokio::test]
+    async fn the_sweep_expires_due_shares_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosted = Hosted::new(&Shares::new(ShareStore::local(dir.path()).unwrap()));
+        let upload = |bytes: &'static [u8], expires_in| {
+            let sha256 = hex(&Sha256::digest(bytes));
+            let manifest = format!(
+                r#"{{"format":"easel-share","version":1,"items":[{{"sha256":"{sha256}"}}]}}"#
+            );
+            Upload {
+                manifest: RawValue::from_string(manifest).unwrap(),
+                images: vec![(
+                    StoredImage {
+                        sha256,
+                        content_type: "image/gif".into(),
+                        bytes: bytes.len() as u64,
+                    },
+                    Bytes::from_static(bytes),
+                )],
+                expires_in,
+            }
+        };
+        let soon = store_share(
+            &hosted,
+            upload(b"GIF89a-soon", Some(Duration::from_secs(60))),
+        )
+        .await
+        .unwrap();
+        let later = store_share(
+            &hosted,
+            upload(b"GIF89a-later", Some(Duration::from_secs(86_400))),
+        )
+        .await
+        .unwrap();
+        let store = hosted.store.as_ref();
+        // Two hours on: the first is due, the second is not.
+        sweep(store, now_ms() + 2 * HOUR_MS).await.unwrap();
+        let gone = read_record(store, &soon.id).await.unwrap().unwrap();
+        assert!(gone.released && gone.images.is_empty() && gone.manifest.is_none());
+        let kept = read_record(store, &later.id).await.unwrap().unwrap();
+        assert!(!kept.released && kept.manifest.is_some());
+        let images: Vec<_> = store
+            .list(Some(&Path::from("images")))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].location, image_path(&kept.images[0].sha256));
+        let markers: Vec<_> = store
+            .list(Some(&Path::from("expiry")))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(markers.len(), 1, "the due share's marker is gone");
+        assert_eq!(markers[0].location.filename(), Some(later.id.as_str()));
+    }
+
     #[test]
     fn expiry_is_capped() {
         let store = ShareStore::local(tempfile::tempdir().unwrap().path()).unwrap();
