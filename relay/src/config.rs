@@ -50,7 +50,7 @@ pub struct Config {
     /// The address clients use to reach the relay (e.g. `https://easel.example.com`), for the
     /// URLs of generated images; by default `http://` plus the request's Host header.
     pub public_url: Option<String>,
-    /// Hosted share links (shares.rs); `None` answers the share routes with 404
+    /// Hosted share links (shares/); `None` answers the share routes with 404
     /// `shares_disabled`.
     pub shares: Option<Shares>,
 }

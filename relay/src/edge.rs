@@ -194,7 +194,7 @@ impl Cors {
                     .collect(),
             )
         };
-        // x-delete-token: a share's creator deletes it from the app (shares.rs).
+        // x-delete-token: a share's creator deletes it from the app (shares/).
         let mut allow_headers =
             "authorization,content-type,openai-organization,openai-project,x-delete-token"
                 .to_owned();
