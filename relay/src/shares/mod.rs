@@ -165,10 +165,14 @@ pub(crate) fn info(state: &AppState) -> Value {
         None => serde_json::json!({"shares": false}),
         Some(hosted) => {
             let limits = &hosted.limits;
+            // What fits: the request body limit holds the images too.
+            let max_bytes = limits
+                .max_bytes
+                .min(state.config.multipart_body_limit as u64);
             serde_json::json!({
                 "shares": true,
                 "share_max_images": limits.max_images,
-                "share_max_bytes": limits.max_bytes,
+                "share_max_bytes": max_bytes,
                 "share_max_expires_in": limits.max_expiry.map(|d| d.as_secs()),
             })
         }

@@ -698,6 +698,15 @@ async fn info_says_whether_and_how_much_the_relay_shares() {
     assert_eq!(info["share_max_images"], 12);
     assert_eq!(info["share_max_bytes"], 1234);
     assert_eq!(info["share_max_expires_in"], 86_400);
+
+    // The body limit caps what a share can carry, whatever its own limit.
+    let relay = app(Config {
+        multipart_body_limit: 1000,
+        shares: Some(local(dir.path())),
+        ..Config::default()
+    });
+    let (_, info) = get_json(&relay, "/v1/relay/info").await;
+    assert_eq!(info["share_max_bytes"], 1000);
 }
 
 #[tokio::test]
