@@ -9,6 +9,7 @@ use axum::http::HeaderName;
 use sha2::{Digest, Sha256};
 
 use crate::mock::Fault;
+pub use crate::shares::ShareStore;
 
 /// OpenAI's API, the default upstream.
 pub const DEFAULT_UPSTREAM: &str = "https://api.openai.com/v1";
@@ -49,6 +50,9 @@ pub struct Config {
     /// The address clients use to reach the relay (e.g. `https://easel.example.com`), for the
     /// URLs of generated images; by default `http://` plus the request's Host header.
     pub public_url: Option<String>,
+    /// Hosted share links (shares/); `None` answers the share routes with 404
+    /// `shares_disabled`.
+    pub shares: Option<Shares>,
 }
 
 impl Default for Config {
@@ -72,6 +76,36 @@ impl Default for Config {
             test_mode: false,
             fault: None,
             public_url: None,
+            shares: None,
+        }
+    }
+}
+
+/// Where hosted shares are kept and how large they may be.
+#[derive(Clone, Debug)]
+pub struct Shares {
+    pub store: ShareStore,
+    /// Distinct images in one share.
+    pub max_images: usize,
+    /// The images of one share together, in bytes (the request body is also held to
+    /// `multipart_body_limit`).
+    pub max_bytes: u64,
+    /// How long a share lives when its creator does not say; `None`: until it is deleted.
+    pub default_expiry: Option<Duration>,
+    /// The longest life a share may ask for; with a cap, no share lives longer, whatever the
+    /// default.
+    pub max_expiry: Option<Duration>,
+}
+
+impl Shares {
+    /// The limits `--help` documents, in `store`.
+    pub fn new(store: ShareStore) -> Shares {
+        Shares {
+            store,
+            max_images: 64,
+            max_bytes: 64 * 1024 * 1024,
+            default_expiry: None,
+            max_expiry: None,
         }
     }
 }

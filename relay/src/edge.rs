@@ -194,15 +194,17 @@ impl Cors {
                     .collect(),
             )
         };
+        // x-delete-token: a share's creator deletes it from the app (shares/).
         let mut allow_headers =
-            "authorization,content-type,openai-organization,openai-project".to_owned();
+            "authorization,content-type,openai-organization,openai-project,x-delete-token"
+                .to_owned();
         if config.test_mode {
             allow_headers.push(',');
             allow_headers.push_str(FAULT_HEADER);
         }
         Cors {
             allow_origin,
-            allow_methods: HeaderValue::from_static("GET,POST,OPTIONS"),
+            allow_methods: HeaderValue::from_static("GET,POST,DELETE,OPTIONS"),
             allow_headers: HeaderValue::from_str(&allow_headers).expect("header names"),
             expose_headers: HeaderValue::from_static("x-request-id,x-relay-request-id,retry-after"),
             max_age: HeaderValue::from_static("3600"),
@@ -256,8 +258,9 @@ impl Cors {
 }
 
 /// Refuses pages on origins outside the allowlist: preflights (so the browser never sends the
-/// request), and image requests, which a form on any site could otherwise send with a "simple"
-/// content type. Pages served by the relay itself are always allowed.
+/// request), and image requests and share uploads and deletes, which a form on any site could
+/// otherwise send with a "simple" content type. Pages served by the relay itself are always
+/// allowed.
 fn origin_permitted(config: &Config, request: &Request) -> bool {
     let Some(origin) = request.headers().get(header::ORIGIN) else {
         return true;
@@ -267,8 +270,15 @@ fn origin_permitted(config: &Config, request: &Request) -> bool {
         && request
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let image_request = request.uri().path().starts_with("/v1/images/");
-    if (preflight || image_request) && !origin_allowed(config, origin, request.headers()) {
+    let path = request.uri().path();
+    let image_request = path.starts_with("/v1/images/");
+    // Making or deleting a share, not opening one: a share link is for anyone.
+    let share_change = (path == "/v1/shares" || path.starts_with("/v1/shares/"))
+        && request.method() != Method::GET
+        && request.method() != Method::HEAD;
+    if (preflight || image_request || share_change)
+        && !origin_allowed(config, origin, request.headers())
+    {
         tracing::info!(
             origin,
             "refused a page from an origin outside the allowlist"
@@ -438,13 +448,14 @@ mod tests {
                 header::CONTENT_TYPE,
                 HeaderName::from_static("openai-organization"),
                 HeaderName::from_static("openai-project"),
+                HeaderName::from_static("x-delete-token"),
             ];
             if test_mode {
                 allow_headers.push(HeaderName::from_static(FAULT_HEADER));
             }
             let layer = CorsLayer::new()
                 .allow_origin(allow_origin)
-                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
                 .allow_headers(allow_headers)
                 .expose_headers([
                     HeaderName::from_static("x-request-id"),

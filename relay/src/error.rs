@@ -40,6 +40,26 @@ pub enum AppError {
     /// A generated image's URL that has expired (or never existed).
     ImageExpired,
     MethodNotAllowed,
+    /// This relay is not configured to host shares.
+    SharesDisabled,
+    /// No share has this id (or the id is not one the relay could have made).
+    ShareNotFound,
+    /// The share is live but holds no image with this hash.
+    ShareImageNotFound,
+    /// The share was deleted with its token.
+    ShareDeleted,
+    /// The share's expiry has passed.
+    ShareExpired,
+    /// A DELETE without the share's delete token, or with another one.
+    InvalidDeleteToken,
+    /// A share over one of the relay's share limits; the message names which.
+    ShareTooLarge {
+        message: String,
+    },
+    /// An uploaded part that is none of the image formats a share may hold.
+    UnsupportedImage {
+        message: String,
+    },
     /// The upstream could not be reached (refused, DNS, TLS, reset).
     UpstreamUnreachable,
     /// The upstream did not answer within the configured timeout.
@@ -60,7 +80,15 @@ impl AppError {
             AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::NotFound | AppError::ImageExpired => StatusCode::NOT_FOUND,
+            AppError::NotFound
+            | AppError::ImageExpired
+            | AppError::SharesDisabled
+            | AppError::ShareNotFound
+            | AppError::ShareImageNotFound => StatusCode::NOT_FOUND,
+            AppError::ShareDeleted | AppError::ShareExpired => StatusCode::GONE,
+            AppError::InvalidDeleteToken => StatusCode::FORBIDDEN,
+            AppError::ShareTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedImage { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::UpstreamUnreachable => StatusCode::BAD_GATEWAY,
             AppError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -146,6 +174,52 @@ impl AppError {
                 INVALID,
                 None,
                 Some("method_not_allowed"),
+            ),
+            AppError::SharesDisabled => ErrorEnvelope::new(
+                "This relay does not host shares.",
+                INVALID,
+                None,
+                Some("shares_disabled"),
+            ),
+            AppError::ShareNotFound => ErrorEnvelope::new(
+                "There is no share with this id on this relay.",
+                INVALID,
+                None,
+                Some("share_not_found"),
+            ),
+            AppError::ShareImageNotFound => ErrorEnvelope::new(
+                "This share holds no image with this hash.",
+                INVALID,
+                None,
+                Some("share_image_not_found"),
+            ),
+            AppError::ShareDeleted => ErrorEnvelope::new(
+                "This share was deleted by the person who made it.",
+                INVALID,
+                None,
+                Some("share_deleted"),
+            ),
+            AppError::ShareExpired => ErrorEnvelope::new(
+                "This share has expired.",
+                INVALID,
+                None,
+                Some("share_expired"),
+            ),
+            AppError::InvalidDeleteToken => ErrorEnvelope::new(
+                "Deleting a share needs its delete token in the X-Delete-Token header; this \
+                 one is missing or wrong.",
+                INVALID,
+                None,
+                Some("invalid_delete_token"),
+            ),
+            AppError::ShareTooLarge { message } => {
+                ErrorEnvelope::new(message.as_str(), INVALID, None, Some("share_too_large"))
+            }
+            AppError::UnsupportedImage { message } => ErrorEnvelope::new(
+                message.as_str(),
+                INVALID,
+                Some("image"),
+                Some("unsupported_image"),
             ),
             AppError::UpstreamUnreachable => ErrorEnvelope::new(
                 "The relay could not reach the upstream API.",

@@ -225,7 +225,7 @@ fn log_prompt(config: &Config, prompt: Option<&str>) {
 }
 
 /// Refuses the request-smuggling shapes: a length and chunking at once, or two lengths.
-fn check_framing(headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn check_framing(headers: &HeaderMap) -> Result<(), AppError> {
     if headers.contains_key(header::TRANSFER_ENCODING)
         && headers.contains_key(header::CONTENT_LENGTH)
     {
@@ -250,7 +250,7 @@ fn single(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&Heade
 }
 
 /// The client's `Content-Length`, if it sent one.
-fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, AppError> {
+pub(crate) fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, AppError> {
     let Some(value) = headers.get(header::CONTENT_LENGTH) else {
         return Ok(None);
     };
@@ -639,7 +639,7 @@ fn invalid_type(name: &str, expected: &str) -> AppError {
     }
 }
 
-fn bad_body(message: &str) -> AppError {
+pub(crate) fn bad_body(message: &str) -> AppError {
     AppError::InvalidRequest {
         message: message.to_owned(),
         param: None,

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -26,11 +27,13 @@ mod inspect;
 pub mod mock;
 mod pool;
 mod proxy;
+mod shares;
 mod site;
 pub mod workers;
 
 pub use config::{
-    AccessToken, ApiKey, Config, DEFAULT_UPSTREAM, Forward, RateLimit, Upstream, UpstreamKind,
+    AccessToken, ApiKey, Config, DEFAULT_UPSTREAM, Forward, RateLimit, ShareStore, Shares,
+    Upstream, UpstreamKind,
 };
 pub use error::AppError;
 pub use mock::Fault;
@@ -48,6 +51,8 @@ pub(crate) struct Shared {
     pub generated: mock::ImageStore,
     pub rate_limiter: Option<guard::RateLimiter>,
     pub in_flight: Arc<Semaphore>,
+    /// Hosted share links, when configured.
+    pub shares: Option<Arc<shares::Hosted>>,
     cors: edge::Cors,
     readiness: Mutex<Option<(Instant, bool)>>,
 }
@@ -82,6 +87,10 @@ pub fn service(config: Config) -> Relay {
         },
         config: Arc::clone(&config),
         generated: mock::ImageStore::default(),
+        shares: config
+            .shares
+            .as_ref()
+            .map(|shares| Arc::new(shares::Hosted::new(shares))),
         cors: edge::Cors::new(&config),
         readiness: Mutex::default(),
     }));
@@ -90,6 +99,9 @@ pub fn service(config: Config) -> Relay {
         .route("/v1/images/generations", post(generations))
         .route("/v1/images/edits", post(edits))
         .route("/v1/images/variations", post(variations))
+        .route("/v1/shares", post(shares::create))
+        .route("/v1/shares/{id}", get(shares::show).delete(shares::delete))
+        .route("/v1/shares/{id}/images/{sha256}", get(shares::image))
         .route("/v1/relay/info", get(info))
         .route("/v1/generated/{file}", get(mock::generated_image))
         .route("/v1", any(not_found))
@@ -204,13 +216,17 @@ pub(crate) async fn images(state: AppState, operation: Operation, request: Reque
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Which kind of upstream answers, so the app can say "offline generator", and whether it
-/// needs a token. Never the key or URL.
+/// Which kind of upstream answers, so the app can say "offline generator", whether it needs a
+/// token, and whether (and how much) it hosts shares. Never the key, URL or store.
 async fn info(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({
+    let mut info = serde_json::json!({
         "upstream": state.config.upstream.kind_name(),
         "token_required": !state.config.access_tokens.is_empty(),
-    }))
+    });
+    if let (Value::Object(info), Value::Object(shares)) = (&mut info, shares::info(&state)) {
+        info.extend(shares);
+    }
+    Json(info)
 }
 
 /// Ready when requests can be answered: the generator always is; an upstream must answer HTTP

@@ -11,7 +11,8 @@ use std::time::Duration;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, ValueEnum};
 use easel_relay::config::parse_token_list;
 use easel_relay::{
-    ApiKey, Config, DEFAULT_UPSTREAM, Fault, Forward, RateLimit, Upstream, UpstreamKind,
+    ApiKey, Config, DEFAULT_UPSTREAM, Fault, Forward, RateLimit, ShareStore, Shares, Upstream,
+    UpstreamKind,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -22,6 +23,10 @@ Secrets come only from the environment or files, never from flags (flags show in
   OPENAI_ORG_ID, OPENAI_PROJECT_ID   sent to OpenAI as OpenAI-Organization / OpenAI-Project
   EASEL_ACCESS_TOKENS       comma-separated relay tokens; with --access-tokens-file, both count
   RUST_LOG                  log filter (default: easel_relay=info,tower_http=info)
+  AWS_*, GOOGLE_*, AZURE_*  the share store's settings (--shares-store), as object_store reads
+                            them: e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+                            AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible server;
+                            GOOGLE_SERVICE_ACCOUNT; AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY
 
 Every flag can also be set in a TOML file (--config), by its long name:
   addr = \"0.0.0.0:8080\"
@@ -133,6 +138,30 @@ struct Cli {
     /// The URL clients use to reach the relay, for generated image links (default: http://<Host>).
     #[arg(long, env = "EASEL_PUBLIC_URL")]
     public_url: Option<String>,
+
+    /// Where hosted shares are kept, when --shares-store is not set (made if missing).
+    #[arg(long, env = "EASEL_SHARES_DIR", default_value = "shares")]
+    shares_dir: PathBuf,
+    /// Keep shares in an object store instead: s3://bucket/prefix, gs://bucket/prefix or
+    /// az://container/prefix, configured by the AWS_*, GOOGLE_* or AZURE_* variables.
+    #[arg(long, env = "EASEL_SHARES_STORE")]
+    shares_store: Option<String>,
+    /// Do not host shares (the share routes answer 404 shares_disabled).
+    #[arg(long, env = "EASEL_NO_SHARES")]
+    no_shares: bool,
+    /// Distinct images one share may hold.
+    #[arg(long, env = "EASEL_SHARE_MAX_IMAGES", default_value_t = 64)]
+    share_max_images: usize,
+    /// Bytes one share's images may take together (the request is also held to
+    /// --multipart-limit-bytes).
+    #[arg(long, env = "EASEL_SHARE_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    share_max_bytes: u64,
+    /// How long a share lives when its creator does not say, in seconds; 0: until deleted.
+    #[arg(long, env = "EASEL_SHARE_DEFAULT_EXPIRY_SECS", default_value_t = 0)]
+    share_default_expiry_secs: u64,
+    /// The longest a share may live, in seconds (caps the default too); 0: no cap.
+    #[arg(long, env = "EASEL_SHARE_MAX_EXPIRY_SECS", default_value_t = 0)]
+    share_max_expiry_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -342,6 +371,7 @@ fn configure(cli: Cli) -> Result<(Config, String), String> {
             "image requests need a relay token"
         );
     }
+    let shares = shares(&cli)?;
     let config = Config {
         upstream,
         dist_dir: Some(cli.dist),
@@ -362,8 +392,41 @@ fn configure(cli: Cli) -> Result<(Config, String), String> {
         test_mode: cli.test_mode,
         fault: cli.fault,
         public_url: cli.public_url,
+        shares,
     };
     Ok((config, mode))
+}
+
+/// The share store and limits; the store's settings from the environment (object_store's
+/// `AWS_*`, `GOOGLE_*`, `AZURE_*` keys), like the secrets.
+fn shares(cli: &Cli) -> Result<Option<Shares>, String> {
+    if cli.no_shares {
+        return Ok(None);
+    }
+    let store = match &cli.shares_store {
+        Some(url) => {
+            let options = std::env::vars_os()
+                .filter_map(|(key, value)| {
+                    Some((key.into_string().ok()?, value.into_string().ok()?))
+                })
+                .filter(|(key, _)| {
+                    ["AWS_", "GOOGLE_", "AZURE_"]
+                        .iter()
+                        .any(|prefix| key.starts_with(prefix))
+                });
+            ShareStore::from_url(url, options)?
+        }
+        None => ShareStore::local(&cli.shares_dir)?,
+    };
+    tracing::info!(%store, "hosting shares");
+    let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+    Ok(Some(Shares {
+        store,
+        max_images: cli.share_max_images,
+        max_bytes: cli.share_max_bytes,
+        default_expiry: seconds(cli.share_default_expiry_secs),
+        max_expiry: seconds(cli.share_max_expiry_secs),
+    }))
 }
 
 /// The key from --api-key-file, else the environment (for Azure, its own variable first).

@@ -22,8 +22,9 @@ Commands:
            --addr <HOST:PORT>   listen address (default 127.0.0.1:8080)
            -- <ARGS>...         extra arguments for easel-relay (e.g. -- --latency-ms 500)
   build  Build the release app into dist/ (the gallery page as a separate wasm chunk)
-  test   Run every check: fmt, clippy (native + wasm), native tests, release build,
-         bundle size budget, browser tests, end-to-end journeys. Prints a summary.
+  test   Run every check: fmt, clippy (native + wasm), native tests (the relay's S3 share test
+         against moto, installed under .tools/moto), release build, bundle size budget, browser
+         tests, end-to-end journeys. Prints a summary.
   sdk    Run the official OpenAI SDKs (Python, Node; installed under .tools/) against the relay
   bench relay
          Measure the relay against direct calls and nginx proxy_pass (concurrency 1/64/256,

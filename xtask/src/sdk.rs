@@ -91,6 +91,45 @@ fn python_sdk() -> Result<PathBuf> {
     Ok(python)
 }
 
+/// Where the Python venv with moto (an S3-compatible server for the relay's share tests) lives.
+fn moto_dir() -> PathBuf {
+    proc::root().join(".tools").join("moto")
+}
+
+/// `.tools/moto/bin/moto_server` (moto with its server extras from PyPI, once): the relay's
+/// S3 share test starts it on loopback.
+pub fn moto_server() -> Result<PathBuf> {
+    let dir = moto_dir();
+    let python = dir.join("bin").join("python");
+    let server = dir.join("bin").join("moto_server");
+    let has_moto = || {
+        proc::output_of(
+            &python.to_string_lossy(),
+            &["-c", "import moto, flask; print(moto.__version__)"],
+        )
+        .filter(|_| proc::is_executable(&server))
+    };
+    if let Some(version) = has_moto() {
+        println!("✓ moto {version} present (.tools/moto)");
+        return Ok(server);
+    }
+    let python3 = proc::which("python3")
+        .ok_or("python3 not found: the relay's S3 share test needs Python 3 with venv")?;
+    println!("→ creating .tools/moto and installing moto[server] from PyPI…");
+    proc::run(proc::command(python3).args(["-m", "venv", &dir.to_string_lossy()]))?;
+    proc::run(proc::command(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "moto[server]",
+    ]))?;
+    let version = has_moto().ok_or("moto did not install")?;
+    println!("✓ moto {version} installed");
+    Ok(server)
+}
+
 /// `node`, with `openai` installed under `.tools/sdk-node` (from npm, once).
 fn node_sdk() -> Result<PathBuf> {
     let node = proc::which("node").ok_or("node not found: the SDK tests need Node.js and npm")?;

@@ -91,13 +91,20 @@ pub fn test() -> Result<ExitCode> {
             )
         }),
         Step::new("native tests", || {
-            cargo(&[
-                "test",
-                "--no-fail-fast",
-                "--workspace",
-                "--exclude",
-                "easel-e2e",
-            ])
+            // The relay's share test against S3 must run here, not skip.
+            let moto = crate::sdk::moto_server()?;
+            proc::run(
+                proc::cargo()
+                    .args([
+                        "test",
+                        "--no-fail-fast",
+                        "--workspace",
+                        "--exclude",
+                        "easel-e2e",
+                    ])
+                    .env("EASEL_MOTO_SERVER", moto)
+                    .env("EASEL_REQUIRE_S3", "1"),
+            )
         }),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
         Step::new(RELEASE_BUILD, bundle::release_build),

@@ -19,6 +19,8 @@ fn prints_the_ready_line_serves_and_stops_on_sigterm() {
     let mut relay = Running(
         Command::new(env!("CARGO_BIN_EXE_easel-relay"))
             .args(["--addr", "127.0.0.1:0", "--dist", "/nonexistent/easel-dist"])
+            // Not a shares directory under the test's working directory.
+            .arg("--no-shares")
             .env_remove("OPENAI_API_KEY")
             .env_remove("EASEL_ADDR")
             .stdout(Stdio::piped())
@@ -88,11 +90,25 @@ fn help_lists_every_flag_with_its_environment_variable() {
         ("--log-format", "EASEL_LOG_FORMAT"),
         ("--test-mode", "EASEL_TEST_MODE"),
         ("--config", "EASEL_CONFIG"),
+        ("--shares-dir", "EASEL_SHARES_DIR"),
+        ("--shares-store", "EASEL_SHARES_STORE"),
+        ("--no-shares", "EASEL_NO_SHARES"),
+        ("--share-max-images", "EASEL_SHARE_MAX_IMAGES"),
+        ("--share-max-bytes", "EASEL_SHARE_MAX_BYTES"),
+        (
+            "--share-default-expiry-secs",
+            "EASEL_SHARE_DEFAULT_EXPIRY_SECS",
+        ),
+        ("--share-max-expiry-secs", "EASEL_SHARE_MAX_EXPIRY_SECS"),
     ] {
         assert!(help.contains(flag), "{flag} in --help");
         assert!(help.contains(&format!("[env: {env}")), "{env} in --help");
     }
-    for secret in ["OPENAI_API_KEY", "EASEL_ACCESS_TOKENS "] {
+    for secret in [
+        "OPENAI_API_KEY",
+        "EASEL_ACCESS_TOKENS ",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
         assert!(help.contains(secret), "{secret} in --help");
     }
 }
@@ -104,6 +120,9 @@ fn start(args: &[&str], extra_env: &[(&str, &str)]) -> (Running, u16, std::path:
     let mut command = Command::new(env!("CARGO_BIN_EXE_easel-relay"));
     command
         .args(["--addr", "127.0.0.1:0", "--dist", "/nonexistent/easel-dist"])
+        // Shares in the test's own directory, not under its working directory.
+        .arg("--shares-dir")
+        .arg(dir.join("shares"))
         .args(args)
         .env_remove("OPENAI_API_KEY")
         .env_remove("EASEL_ADDR")
@@ -189,7 +208,8 @@ fn a_toml_file_sets_defaults_that_flags_override() {
     let config = dir.path().join("relay.toml");
     std::fs::write(
         &config,
-        "upstream-kind = \"offline\"\nallow-origin = [\"https://me.github.io\"]\nlatency_ms = 0\n",
+        "upstream-kind = \"offline\"\nallow-origin = [\"https://me.github.io\"]\nlatency_ms = 0\n\
+         share-max-images = 7\n",
     )
     .unwrap();
     let (relay, port, _) = start(&["--config", config.to_str().unwrap()], &[]);
@@ -213,6 +233,16 @@ fn a_toml_file_sets_defaults_that_flags_override() {
             .cloned()
     });
     assert_eq!(allowed.unwrap(), "https://me.github.io");
+    let info: serde_json::Value = runtime.block_on(async {
+        reqwest::get(format!("http://127.0.0.1:{port}/v1/relay/info"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(info["shares"], true, "{info}");
+    assert_eq!(info["share_max_images"], 7, "{info}");
     drop(relay);
 
     std::fs::write(&config, "no-such-setting = 1\n").unwrap();

@@ -196,7 +196,7 @@ async fn nothing_else_is_forwarded() {
     let info: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
         info,
-        serde_json::json!({"upstream": "openai", "token_required": false})
+        serde_json::json!({"upstream": "openai", "token_required": false, "shares": false})
     );
 }
 

@@ -12,6 +12,8 @@ mod generator;
 mod gif_svg;
 mod guards;
 mod routes;
+mod s3;
+mod shares;
 mod sockets;
 mod upstreams;
 

@@ -192,7 +192,7 @@ async fn health_and_info() {
     let info: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
         info,
-        json!({"upstream": "offline", "token_required": false})
+        json!({"upstream": "offline", "token_required": false, "shares": false})
     );
     // The generator's own answers stay reachable whatever else is configured.
     let (status, _, _) = generate(&relay, json!({"model": "dall-e-2", "prompt": "x"})).await;
