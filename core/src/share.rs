@@ -347,7 +347,7 @@ impl ShareItem {
                     ),
                 ));
             }
-            if preview.b64.len() > (MAX_PREVIEW_BYTES + 2) / 3 * 4 {
+            if preview.b64.len() > MAX_PREVIEW_BYTES.div_ceil(3) * 4 {
                 return Err(fail(
                     "preview",
                     format!("is larger than {MAX_PREVIEW_BYTES} bytes"),
@@ -541,12 +541,19 @@ impl Inflated {
         }
     }
 
-    /// Adds a piece of output; `Err(InflatesTooLarge)` once the total passes the limit.
-    pub fn push(&mut self, piece: &[u8]) -> Result<(), ShareError> {
-        if self.bytes.len() + piece.len() > self.limit {
+    /// Whether `len` more bytes still fit; `Err(InflatesTooLarge)` (and what was gathered
+    /// dropped) if not.
+    pub fn check_room(&mut self, len: usize) -> Result<(), ShareError> {
+        if self.bytes.len().saturating_add(len) > self.limit {
             self.bytes = Vec::new();
             return Err(ShareError::InflatesTooLarge);
         }
+        Ok(())
+    }
+
+    /// Adds a piece of output; `Err(InflatesTooLarge)` once the total passes the limit.
+    pub fn push(&mut self, piece: &[u8]) -> Result<(), ShareError> {
+        self.check_room(piece.len())?;
         self.bytes.extend_from_slice(piece);
         Ok(())
     }
@@ -617,6 +624,24 @@ pub fn app_base(origin: &str, base_path: &str) -> String {
         format!("{}/", origin.trim_end_matches('/'))
     } else {
         format!("{}/{path}/", origin.trim_end_matches('/'))
+    }
+}
+
+/// The app's base path from the page's path: the path without the route the page is on
+/// (`/easel/gallery` → `/easel/`, `/gallery` → `/`, `/easel/` → `/easel/`). A document's
+/// `<base href>`, when it has one, says the same more directly.
+pub fn base_path_of(pathname: &str) -> String {
+    const ROUTES: [&str; 5] = ["gallery", "settings", "edit", SHARED_ROUTE, ""];
+    let path = if pathname.starts_with('/') {
+        pathname
+    } else {
+        "/"
+    };
+    let (dir, last) = path.rsplit_once('/').unwrap_or(("", ""));
+    if ROUTES.contains(&last) {
+        format!("{dir}/")
+    } else {
+        format!("{path}/")
     }
 }
 
@@ -836,6 +861,20 @@ mod tests {
         assert_eq!(parse_fragment(hash), Some(Fragment::Hosted(api.to_owned())));
         assert_eq!(parse_fragment(""), None);
         assert_eq!(parse_fragment("#/studio"), None);
+        assert_eq!(base_path_of("/"), "/");
+        assert_eq!(base_path_of("/gallery"), "/");
+        assert_eq!(base_path_of("/shared"), "/");
+        assert_eq!(base_path_of("/easel/"), "/easel/");
+        assert_eq!(base_path_of("/easel"), "/easel/");
+        assert_eq!(base_path_of("/easel/gallery"), "/easel/");
+        assert_eq!(base_path_of(""), "/");
+        assert_eq!(
+            recipe_link(
+                &app_base("https://you.github.io", &base_path_of("/easel/gallery")),
+                "1x"
+            ),
+            "https://you.github.io/easel/shared#r=1x"
+        );
         assert_eq!(percent_decode("%zz"), None);
         assert_eq!(percent_decode("%4"), None);
         assert_eq!(percent_decode("%+1"), None);

@@ -199,6 +199,10 @@ fn Details(item: GalleryItem) -> impl IntoView {
                     view.open.set(None);
                     navigate("/", Default::default());
                 }>"Reuse settings"</button>
+                <button type="button" id="lightbox-share" on:click={
+                    let item = item.clone();
+                    move |_| view.sharing.set(Some(vec![item.clone()]))
+                }>"Share…"</button>
                 <button type="button" id="lightbox-edit"
                     on:click=start_from(format!("/edit?from={id}"))>"Edit"</button>
                 <button type="button" id="lightbox-variations"
