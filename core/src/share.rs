@@ -924,7 +924,8 @@ mod tests {
         let bomb = encode_payload(&deflate(&vec![b' '; MAX_INFLATED_BYTES + 1]));
         assert!(bomb.len() < 1_000, "a small payload: {}", bomb.len());
         let json_payload = |json: &[u8]| encode_payload(&deflate(json));
-        let cases: Vec<(String, fn(&ShareError) -> bool, &str)> = vec![
+        type Case = (String, fn(&ShareError) -> bool, &'static str);
+        let cases: Vec<Case> = vec![
             ("".into(), |e| *e == ShareError::Empty, "empty"),
             ("1".into(), |e| *e == ShareError::Empty, "empty"),
             (

@@ -50,7 +50,8 @@ pub fn Lightbox() -> impl IntoView {
         });
     };
     let keys = window_event_listener(leptos::ev::keydown, move |ev: KeyboardEvent| {
-        if view.open.get_untracked().is_none() {
+        // The share dialog, when open over the lightbox, has the keys.
+        if view.open.get_untracked().is_none() || view.sharing.with_untracked(Option::is_some) {
             return;
         }
         match ev.key().as_str() {
