@@ -103,6 +103,13 @@ async fn a_recipe_link_opens_in_a_fresh_browser_with_prompts_and_previews() {
         .await
         .expect("phone width");
     browser.screenshot("share-dialog-recipe-390").await;
+    // The hosted tab names the relay that would keep the images.
+    browser.click("#share-kind-hosted").await;
+    browser
+        .wait_for_text("#hosted-relay", relay.url(), WAIT)
+        .await;
+    browser.wait_visible("#hosted-upload", WAIT).await;
+    browser.screenshot("share-dialog-hosted-390").await;
     browser.close().await;
 
     // Someone else: a fresh profile with an empty gallery.
@@ -139,6 +146,12 @@ async fn a_recipe_link_opens_in_a_fresh_browser_with_prompts_and_previews() {
         .await
         .expect("phone width");
     other.screenshot("shared-recipe-390").await;
+
+    // "Save to my gallery" keeps the three recipes with their previews.
+    other.click("#shared-save").await;
+    other
+        .wait_for_text("#shared-saved", "Saved 3 images", WAIT)
+        .await;
 
     // "Make one like this" fills the studio's form.
     let first = other
