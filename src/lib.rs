@@ -11,7 +11,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, path};
 
 use crate::components::AppHeader;
-use crate::pages::{EditPage, GalleryPage, NotFound, SettingsPage, Studio};
+use crate::pages::{EditPage, GalleryPage, NotFound, SettingsPage, SharedPage, Studio};
 use crate::state::{Draft, GALLERY_DB, Gallery, GalleryQuery, Jobs, Settings};
 
 #[component]
@@ -30,6 +30,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/gallery") view={Lazy::<GalleryRoute>::new()} />
                 <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
                 <Route path=path!("/edit") view={Lazy::<EditRoute>::new()} />
+                <Route path=path!("/shared") view={Lazy::<SharedRoute>::new()} />
             </Routes>
         </Router>
     }
@@ -69,6 +70,7 @@ macro_rules! lazy_page {
 lazy_page!(GalleryRoute, easel_gallery, GalleryPage);
 lazy_page!(SettingsRoute, easel_settings, SettingsPage);
 lazy_page!(EditRoute, easel_edit, EditPage);
+lazy_page!(SharedRoute, easel_shared, SharedPage);
 
 /// A page's code could not be downloaded.
 #[cfg_attr(not(easel_split), allow(dead_code))]

@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod png_text;
 pub mod pricing;
 pub mod retry;
+pub mod share;
 pub mod size;
 pub mod sse;
 pub mod validate;

@@ -5,7 +5,12 @@ mod edit;
 mod fetch;
 mod generate;
 mod relay;
+mod shares;
 
 pub use edit::{Upload, send_upload};
 pub use generate::{GenerateError, GeneratedImage, Generation, generate};
 pub use relay::{RelayInfo, relay_info};
+pub use shares::{
+    CreatedShare, HostedError, HostedImage, HostedShare, create_share, delete_share, fetch_image,
+    fetch_share,
+};

@@ -91,6 +91,7 @@ pub fn GalleryToolbar() -> impl IntoView {
                     on:click=move |_| view.add_to_collection(&selected_ids(), &collection_name.get_untracked())>
                     "Add to collection"
                 </button>
+                <button type="button" id="bulk-share" on:click=move |_| view.sharing.set(Some(view.selected_items()))>"Share…"</button>
                 <button type="button" id="bulk-delete" class="danger" on:click=move |_| view.delete(selected_ids())>"Delete"</button>
             </Show>
         </section>

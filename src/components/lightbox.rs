@@ -50,7 +50,8 @@ pub fn Lightbox() -> impl IntoView {
         });
     };
     let keys = window_event_listener(leptos::ev::keydown, move |ev: KeyboardEvent| {
-        if view.open.get_untracked().is_none() {
+        // The share dialog, when open over the lightbox, has the keys.
+        if view.open.get_untracked().is_none() || view.sharing.with_untracked(Option::is_some) {
             return;
         }
         match ev.key().as_str() {
@@ -200,6 +201,10 @@ fn Details(item: GalleryItem) -> impl IntoView {
                     view.open.set(None);
                     navigate("/", Default::default());
                 }>"Reuse settings"</button>
+                <button type="button" id="lightbox-share" on:click={
+                    let item = item.clone();
+                    move |_| view.sharing.set(Some(vec![item.clone()]))
+                }>"Share…"</button>
                 <button type="button" id="lightbox-edit"
                     on:click=start_from(format!("/edit?from={id}"))>"Edit"</button>
                 <button type="button" id="lightbox-variations"

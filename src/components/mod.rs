@@ -8,6 +8,7 @@ mod mask_painter;
 mod prompt_form;
 mod relay_banner;
 mod settings_drop;
+mod share_dialog;
 mod storage_health;
 
 pub use app_header::{AppHeader, ProfileSwitch};
@@ -20,4 +21,5 @@ pub use mask_painter::{MaskHandle, MaskPainter};
 pub use prompt_form::{ModelSelect, Pick, PromptForm};
 pub use relay_banner::RelayBanner;
 pub use settings_drop::SettingsDrop;
+pub use share_dialog::{ShareDialog, add_share_styles, app_base};
 pub use storage_health::StorageHealth;

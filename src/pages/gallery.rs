@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
-use crate::components::{GalleryFiles, GalleryGrid, GalleryToolbar, Lightbox, StorageHealth};
+use crate::components::{
+    GalleryFiles, GalleryGrid, GalleryToolbar, Lightbox, ShareDialog, StorageHealth,
+};
 use crate::state::{Gallery, GalleryStatus, GalleryTransfer, GalleryView};
 
 /// Every stored image: search, filter, select, open.
@@ -47,6 +49,9 @@ pub fn GalleryPage() -> impl IntoView {
             }}
             <UndoToast />
             <Lightbox />
+            {move || view.sharing.get().map(|items| view! {
+                <ShareDialog items close=Callback::new(move |()| view.sharing.set(None)) />
+            })}
         </main>
     }
 }

@@ -37,6 +37,8 @@ pub struct GalleryView {
     /// Items deleted but still restorable.
     pub deleting: RwSignal<Vec<String>>,
     pub message: RwSignal<Option<String>>,
+    /// The items the share dialog is open for.
+    pub sharing: RwSignal<Option<Vec<GalleryItem>>>,
 }
 
 impl GalleryView {
@@ -69,6 +71,7 @@ impl GalleryView {
             open: RwSignal::new(None),
             deleting,
             message: RwSignal::new(None),
+            sharing: RwSignal::new(None),
         };
         provide_context(view);
         view

@@ -66,15 +66,31 @@ pub async fn thumbnail(image: &Blob, width: u32, height: u32) -> Result<Thumbnai
             bytes: Uint8Array::new(&bytes),
         });
     }
-    let scale = f64::from(THUMB_EDGE) / f64::from(width.max(height).max(1));
-    let (w, h) = if scale < 1.0 {
+    let (w, h) = fit(width, height, THUMB_EDGE);
+    let blob = scaled(image, w, h, "image/webp", 0.8).await?;
+    let bytes = JsFuture::from(blob.array_buffer()).await?;
+    Ok(Thumbnail {
+        // A browser without a WebP encoder answers with PNG: the type says which.
+        mime: blob.type_(),
+        bytes: Uint8Array::new(&bytes),
+    })
+}
+
+/// `(width, height)` scaled down to fit `edge` on its long side (never up, never 0).
+fn fit(width: u32, height: u32, edge: u32) -> (u32, u32) {
+    let scale = f64::from(edge) / f64::from(width.max(height).max(1));
+    if scale < 1.0 {
         (
             (f64::from(width) * scale).round().max(1.0) as u32,
             (f64::from(height) * scale).round().max(1.0) as u32,
         )
     } else {
         (width.max(1), height.max(1))
-    };
+    }
+}
+
+/// `image` decoded and scaled to `w` x `h` by the browser, encoded as `mime` at `quality`.
+async fn scaled(image: &Blob, w: u32, h: u32, mime: &str, quality: f64) -> Result<Blob, JsValue> {
     let options = ImageBitmapOptions::new();
     options.set_resize_width(w);
     options.set_resize_height(h);
@@ -92,17 +108,50 @@ pub async fn thumbnail(image: &Blob, width: u32, height: u32) -> Result<Thumbnai
         .dyn_into()?;
     context.transfer_from_image_bitmap(&bitmap);
     let encode = ImageEncodeOptions::new();
-    encode.set_type("image/webp");
-    encode.set_quality(0.8);
-    let blob: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&encode)?)
+    encode.set_type(mime);
+    encode.set_quality(quality);
+    JsFuture::from(canvas.convert_to_blob_with_options(&encode)?)
         .await?
-        .dyn_into()?;
-    let bytes = JsFuture::from(blob.array_buffer()).await?;
-    Ok(Thumbnail {
-        // A browser without a WebP encoder answers with PNG: the type says which.
-        mime: blob.type_(),
-        bytes: Uint8Array::new(&bytes),
-    })
+        .dyn_into()
+}
+
+/// A share link's tiny preview of a stored thumbnail: at most `edge` pixels on its long
+/// side, WebP (or JPEG where the browser has no WebP encoder), at most `max_bytes` — lower
+/// qualities are tried until it fits. `None` when it cannot be made that small (or the
+/// thumbnail is an SVG, which the browser cannot turn into a bitmap).
+pub async fn tiny_preview(
+    thumb: &Thumbnail,
+    width: u32,
+    height: u32,
+    edge: u32,
+    max_bytes: usize,
+) -> Option<(String, Vec<u8>)> {
+    if thumb.mime == easel_core::files::ImageFormat::Svg.mime() {
+        return None;
+    }
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(&thumb.mime);
+    let source =
+        Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&thumb.bytes), &options)
+            .ok()?;
+    let (w, h) = fit(width, height, edge);
+    for (mime, quality) in [
+        ("image/webp", 0.7),
+        ("image/webp", 0.4),
+        ("image/jpeg", 0.6),
+        ("image/jpeg", 0.3),
+    ] {
+        let Ok(blob) = scaled(&source, w, h, mime, quality).await else {
+            continue;
+        };
+        // A browser without this encoder answers with PNG: not a preview type.
+        if blob.type_() != mime || blob.size() as usize > max_bytes {
+            continue;
+        }
+        let bytes = JsFuture::from(blob.array_buffer()).await.ok()?;
+        return Some((mime.to_owned(), Uint8Array::new(&bytes).to_vec()));
+    }
+    None
 }
 
 /// Asks the browser not to evict the gallery under storage pressure. `true` when granted.

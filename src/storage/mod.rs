@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod browser;
+pub mod deflate;
 pub mod download;
 mod gallery_db;
 mod object_url;

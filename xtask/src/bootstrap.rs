@@ -65,6 +65,30 @@ pub fn rust_components() -> Result {
     )
 }
 
+/// The cargo-fuzz release the decoder's fuzz target is run with (`core/fuzz`).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// cargo-fuzz, for the share-link decoder's fuzz target. Its nightly-only flags work on the
+/// stable toolchain with `RUSTC_BOOTSTRAP=1` (see `test.rs`).
+pub fn cargo_fuzz() -> Result {
+    let installed = output_of("cargo", &["fuzz", "--version"]);
+    if installed
+        .as_deref()
+        .is_some_and(|v| v.split_whitespace().nth(1) == Some(CARGO_FUZZ_VERSION))
+    {
+        println!("✓ cargo-fuzz {CARGO_FUZZ_VERSION} present");
+        return Ok(());
+    }
+    println!("→ installing cargo-fuzz {CARGO_FUZZ_VERSION} (takes ~2 min on 2 cores)…");
+    proc::run(proc::cargo().args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+        "--locked",
+    ]))
+}
+
 /// The version word after the tool name in `tool --version` output ("trunk 0.22.1" → "0.22.1").
 fn reported_version(tool: &str) -> Option<String> {
     let text = output_of(tool, &["--version"])?;

@@ -106,6 +106,7 @@ pub fn test() -> Result<ExitCode> {
                     .env("EASEL_REQUIRE_S3", "1"),
             )
         }),
+        Step::new("fuzz (share links)", fuzz_share_decoder),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
         Step::new(RELEASE_BUILD, bundle::release_build),
         // Trunk keeps the previous dist/ when a build fails: never measure or test that.
@@ -169,6 +170,23 @@ fn print_summary(outcomes: &[Outcome]) {
     let total: Duration = outcomes.iter().map(|o| o.elapsed).sum();
     println!("{}", "─".repeat(37));
     println!("{:<18} {:<8} {:>9.1}", "total", "", total.as_secs_f64());
+}
+
+/// How long the share-link decoder is fuzzed on each run.
+const FUZZ_SECONDS: &str = "25";
+
+/// A short run of the recipe-link decoder's fuzz target (`core/fuzz`): base64url → inflate
+/// with the limit → JSON → checks, on whatever libFuzzer makes up. cargo-fuzz needs nightly
+/// flags (sanitizers); `RUSTC_BOOTSTRAP=1` lets the stable toolchain take them.
+fn fuzz_share_decoder() -> Result {
+    bootstrap::cargo_fuzz()?;
+    proc::run(
+        proc::cargo()
+            .current_dir(proc::root().join("core/fuzz"))
+            .args(["fuzz", "run", "decode", "--"])
+            .arg(format!("-max_total_time={FUZZ_SECONDS}"))
+            .env("RUSTC_BOOTSTRAP", "1"),
+    )
 }
 
 fn cargo(args: &[&str]) -> Result {
