@@ -17,6 +17,8 @@ pub struct Relay {
     url: String,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+    /// Its hosted shares, gone with the relay.
+    _shares: tempfile::TempDir,
 }
 
 /// The relay binary: `EASEL_RELAY_BIN`, else `<workspace>/target/debug/easel-relay`.
@@ -39,11 +41,14 @@ impl Relay {
             bin.display()
         );
         let dist = dist.to_string_lossy();
-        let defaults: [(&str, Option<&str>); 4] = [
+        let shares = tempfile::tempdir().expect("a directory for the relay's shares");
+        let shares_dir = shares.path().to_string_lossy().into_owned();
+        let defaults: [(&str, Option<&str>); 5] = [
             ("--addr", Some("127.0.0.1:0")),
             ("--dist", Some(&dist)),
             ("--offline", None),
             ("--latency-ms", Some("300")),
+            ("--shares-dir", Some(&shares_dir)),
         ];
         let mut cmd = Command::new(&bin);
         for (flag, value) in defaults {
@@ -102,6 +107,7 @@ impl Relay {
             url,
             stdout,
             stderr,
+            _shares: shares,
         }
     }
 

@@ -192,7 +192,6 @@ async fn a_tampered_recipe_link_says_what_is_wrong() {
 }
 
 #[tokio::test]
-#[ignore = "needs the relay's /v1/shares (branch share-relay)"]
 async fn a_hosted_share_shows_identical_images_and_can_be_deleted() {
     let relay = Relay::start(&dist_dir(), &["--latency-ms", "0"]);
     let browser = Browser::start().await;
