@@ -53,6 +53,20 @@ async fn generate(browser: &Browser, prompt: &str, model: &str, size: &str) {
     browser.wait_for_a_done_image(GENERATION).await;
 }
 
+/// Generates "a quiet harbour at noon" and opens it in the editor from the lightbox.
+async fn edit_a_new_image(browser: &Browser, relay: &Relay) {
+    browser.goto(&relay.at("/")).await;
+    generate(
+        browser,
+        "a quiet harbour at noon",
+        "gpt-image-2",
+        "1024x1024",
+    )
+    .await;
+    open_newest(browser).await;
+    browser.click("#lightbox-edit").await;
+}
+
 /// Opens the newest image of the gallery in the lightbox.
 async fn open_newest(browser: &Browser) {
     browser.click("#nav-gallery").await;
@@ -188,16 +202,7 @@ fn assert_only_the_stroke_changed(
 async fn an_edit_changes_only_the_painted_region() {
     let relay = Relay::start(&dist_dir(), &[]);
     let browser = Browser::start().await;
-    browser.goto(&relay.at("/")).await;
-    generate(
-        &browser,
-        "a quiet harbour at noon",
-        "gpt-image-2",
-        "1024x1024",
-    )
-    .await;
-    open_newest(&browser).await;
-    browser.click("#lightbox-edit").await;
+    edit_a_new_image(&browser, &relay).await;
 
     // The editor's chunk loads and shows the gallery image under the mask canvas.
     browser
@@ -329,16 +334,7 @@ async fn a_markup_edit_cut_off_by_a_reload_is_retried_with_its_files() {
     // Slow enough to reload while the edit is on its way.
     let relay = Relay::start(&dist_dir(), &["--latency-ms", "4000"]);
     let browser = Browser::start().await;
-    browser.goto(&relay.at("/")).await;
-    generate(
-        &browser,
-        "a quiet harbour at noon",
-        "gpt-image-2",
-        "1024x1024",
-    )
-    .await;
-    open_newest(&browser).await;
-    browser.click("#lightbox-edit").await;
+    edit_a_new_image(&browser, &relay).await;
     browser.wait_for("#mask-canvas", WAIT).await;
     // A model that takes markup offers it; the marks are sent as the guide.
     browser.select("#edit-model", "gpt-image-2.5-flare").await;

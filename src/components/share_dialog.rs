@@ -498,15 +498,5 @@ fn DeleteButton(
 /// Inserts the sharing styles (the dialog and the shared view) on first use, so the first
 /// load does not carry them.
 pub fn add_share_styles() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    if document.get_element_by_id("share-styles").is_some() {
-        return;
-    }
-    if let (Ok(style), Some(body)) = (document.create_element("style"), document.body()) {
-        style.set_id("share-styles");
-        style.set_text_content(Some(SHARE_CSS));
-        let _ = body.append_child(&style);
-    }
+    crate::components::add_styles("share-styles", SHARE_CSS);
 }

@@ -611,16 +611,5 @@ async fn source_from_blob(
 
 /// Adds `style/edit.css` to the document once.
 pub fn add_edit_styles() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    if document.get_element_by_id("edit-styles").is_some() {
-        return;
-    }
-    // In the body rather than the head: the same effect, one browser call fewer in the glue.
-    if let (Ok(style), Some(body)) = (document.create_element("style"), document.body()) {
-        style.set_id("edit-styles");
-        style.set_text_content(Some(EDIT_CSS));
-        let _ = body.append_child(&style);
-    }
+    crate::components::add_styles("edit-styles", EDIT_CSS);
 }
