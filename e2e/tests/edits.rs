@@ -155,6 +155,31 @@ async fn paint_across_the_middle(browser: &Browser) -> (Canvas, (f64, f64), (f64
     (canvas, (x0, cy), (x1, cy))
 }
 
+/// Waits for the finished edit and its source under the painter, then compares them.
+async fn assert_the_edit_changed_only_the_stroke(
+    browser: &Browser,
+    canvas: &Canvas,
+    from: (f64, f64),
+    to: (f64, f64),
+) {
+    browser
+        .wait_until_js(
+            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
+            GENERATION,
+        )
+        .await;
+    browser
+        .wait_until_js(
+            "(() => { const i = document.querySelector('.mask-stage img'); \
+             return !!i && i.complete && i.naturalWidth > 0; })()",
+            WAIT,
+        )
+        .await;
+    let source = image_at(browser, ".mask-stage img").await;
+    let result = image_at(browser, "article.job[data-state=done] img.result").await;
+    assert_only_the_stroke_changed(&source, &result, canvas, from, to);
+}
+
 /// Every pixel farther than the brush from the stroke is unchanged; most under it changed.
 fn assert_only_the_stroke_changed(
     source: &image::RgbaImage,
@@ -220,15 +245,7 @@ async fn an_edit_changes_only_the_painted_region() {
 
     browser.fill("#edit-prompt", "a red lighthouse").await;
     browser.click("#edit-submit").await;
-    browser
-        .wait_until_js(
-            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
-            GENERATION,
-        )
-        .await;
-    let source = image_at(&browser, ".mask-stage img").await;
-    let result = image_at(&browser, "article.job[data-state=done] img.result").await;
-    assert_only_the_stroke_changed(&source, &result, &canvas, from, to);
+    assert_the_edit_changed_only_the_stroke(&browser, &canvas, from, to).await;
 
     // The edit is in the gallery, labelled, and made from the original.
     open_newest(&browser).await;
@@ -360,22 +377,7 @@ async fn a_markup_edit_cut_off_by_a_reload_is_retried_with_its_files() {
     browser
         .click("article.job[data-state=interrupted] .retry")
         .await;
-    browser
-        .wait_until_js(
-            "document.querySelectorAll('article.job[data-state=done] img.result').length > 0",
-            GENERATION,
-        )
-        .await;
-    browser
-        .wait_until_js(
-            "(() => { const i = document.querySelector('.mask-stage img'); \
-             return !!i && i.complete && i.naturalWidth > 0; })()",
-            WAIT,
-        )
-        .await;
-    let source = image_at(&browser, ".mask-stage img").await;
-    let result = image_at(&browser, "article.job[data-state=done] img.result").await;
-    assert_only_the_stroke_changed(&source, &result, &canvas, from, to);
+    assert_the_edit_changed_only_the_stroke(&browser, &canvas, from, to).await;
 
     // Stored with what it was made from and how.
     open_newest(&browser).await;
