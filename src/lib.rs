@@ -3,6 +3,7 @@
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod site;
 pub mod state;
 pub mod storage;
 
@@ -17,13 +18,18 @@ use crate::state::{Draft, GALLERY_DB, Gallery, GalleryQuery, Jobs, Settings};
 #[component]
 pub fn App() -> impl IntoView {
     storage::browser::mark("app");
-    Settings::provide();
-    Draft::provide();
+    let settings = Settings::provide();
+    let draft = Draft::provide();
+    leptos::task::spawn_local(async move {
+        if let Some(model) = settings.adopt_deployment().await {
+            draft.use_model(&model);
+        }
+    });
     let gallery = Gallery::provide(GALLERY_DB);
     Jobs::provide(gallery);
     GalleryQuery::provide();
     view! {
-        <Router>
+        <Router base=site::base_path()>
             <AppHeader />
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Studio />

@@ -454,3 +454,75 @@ async fn old_settings_migrate_into_the_first_profile() {
     );
     drop(handle);
 }
+
+/// Settings mounted alone on a cleared device, with `config` as the host's `config.json`
+/// (what the page's prelude leaves in `window.easelConfig`; `None`: the host has none).
+fn settings_with_host_config(config: Option<&str>, clear: bool) -> (Settings, Box<dyn Any>) {
+    let window = web_sys::window().unwrap();
+    if clear {
+        window.local_storage().unwrap().unwrap().clear().unwrap();
+    }
+    let text = config.map_or(wasm_bindgen::JsValue::NULL, wasm_bindgen::JsValue::from);
+    js_sys::Reflect::set(
+        &window,
+        &"easelConfig".into(),
+        &js_sys::Promise::resolve(&text),
+    )
+    .unwrap();
+    let root: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = leptos::mount::mount_to(root, move || {
+        tx.send(Settings::provide()).unwrap();
+    });
+    (rx.recv().unwrap(), Box::new(handle))
+}
+
+/// `config.json` sets a new visitor's first profile and model; saved settings win over it
+/// afterwards; a broken one leaves the built-in defaults.
+#[wasm_bindgen_test]
+async fn a_hosts_config_sets_up_a_new_visitor_only() {
+    let config =
+        r#"{"mode": "direct", "base_url": "https://llm.example.com/v1", "model": "dall-e-3"}"#;
+    let (settings, handle) = settings_with_host_config(Some(config), true);
+    assert_eq!(
+        settings.adopt_deployment().await.as_deref(),
+        Some("dall-e-3")
+    );
+    assert_eq!(settings.mode.get_untracked(), Mode::Direct);
+    assert_eq!(
+        settings.base_url.get_untracked(),
+        "https://llm.example.com/v1"
+    );
+    assert_eq!(settings.name.get_untracked(), "llm.example.com");
+    let local = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let saved = local
+        .get_item("easel.profiles")
+        .unwrap()
+        .unwrap_or_default();
+    assert!(saved.contains("llm.example.com"), "{saved}");
+    drop(handle);
+
+    // A returning visitor keeps what is saved, even when the host's config changes.
+    let other = r#"{"mode": "relay", "relay_url": "https://relay.example.org"}"#;
+    let (settings, handle) = settings_with_host_config(Some(other), false);
+    assert_eq!(settings.adopt_deployment().await, None);
+    assert_eq!(settings.mode.get_untracked(), Mode::Direct);
+    assert_eq!(
+        settings.base_url.get_untracked(),
+        "https://llm.example.com/v1"
+    );
+    drop(handle);
+
+    // No config, or one that cannot be used: the built-in default (the relay that served
+    // the page).
+    for config in [None, Some("{\"mode\": \"proxy\"}"), Some("not json")] {
+        let (settings, handle) = settings_with_host_config(config, true);
+        assert_eq!(settings.adopt_deployment().await, None, "{config:?}");
+        assert_eq!(settings.mode.get_untracked(), Mode::Relay, "{config:?}");
+        assert_eq!(settings.name.get_untracked(), Profile::default().name);
+        drop(handle);
+    }
+    let window = web_sys::window().unwrap();
+    js_sys::Reflect::delete_property(&window, &"easelConfig".into()).unwrap();
+    local.clear().unwrap();
+}

@@ -11,7 +11,8 @@ use std::rc::Rc;
 use easel::pages::Studio;
 use easel::state::{Draft, Gallery, Jobs, Settings};
 use easel::storage::{
-    ArchiveError, GalleryDb, ImportReport, export_zip, file_for_download, import_zip, save_as,
+    ArchiveError, ExportFormat, GalleryDb, ImportReport, export_zip, file_for_download, import_zip,
+    save_as,
 };
 use easel_core::gallery::{EmbeddedSettings, SETTINGS_FORMAT, SETTINGS_VERSION};
 use easel_core::manifest::{ManifestError, VERSION};
@@ -157,7 +158,7 @@ async fn export_delete_import_restores_the_same_images_and_a_second_import_adds_
     let calls = Rc::new(RefCell::new(Vec::new()));
     let seen = calls.clone();
     let db = store.db().await;
-    let archive = export_zip(&db, &items, &move |done, total| {
+    let archive = export_zip(&db, &items, ExportFormat::Archive, &move |done, total| {
         seen.borrow_mut().push((done, total))
     })
     .await
@@ -241,13 +242,58 @@ async fn export_delete_import_restores_the_same_images_and_a_second_import_adds_
     assert_eq!(store.gallery.items.with_untracked(Vec::len), 3);
 }
 
+/// "Export as a web page": the archive also holds an `index.html` that names every image by
+/// its entry, carries nothing identifying, and still imports like any export.
+#[wasm_bindgen_test]
+async fn a_web_page_export_shows_every_image_and_imports_back() {
+    let store = Store::open().await;
+    let mut items = store.generate(small_request("a paper lantern", 2)).await;
+    for item in &mut items {
+        item.request.safety_identifier = Some("person-4711".to_owned());
+    }
+    let archive = store.export(&items, ExportFormat::WebPage).await;
+    let bytes = bytes_of(&archive).await;
+    let listed = zip::list(&bytes).unwrap();
+    let names: Vec<&str> = listed.iter().map(|(e, _)| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "manifest.json",
+            "index.html",
+            "images/a-paper-lantern-1.png",
+            "images/a-paper-lantern-2.png",
+        ]
+    );
+    let text = |name: &str| {
+        let (_, range) = listed.iter().find(|(e, _)| e.name == name).unwrap();
+        String::from_utf8(bytes[range.start as usize..range.end as usize].to_vec()).unwrap()
+    };
+    let page = text("index.html");
+    for image in &names[2..] {
+        assert!(
+            page.contains(&format!("<img src=\"{image}\"")),
+            "{image} in the page"
+        );
+    }
+    assert!(page.contains("a paper lantern"));
+    assert!(!page.contains("person-4711") && !text("manifest.json").contains("person-4711"));
+
+    store
+        .gallery
+        .delete(items.iter().map(|i| i.id.clone()).collect())
+        .await
+        .unwrap();
+    let report = import_zip(&store.gallery, &archive, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.added, 2, "{report:?}");
+}
+
 #[wasm_bindgen_test]
 async fn a_damaged_entry_fails_alone() {
     let store = Store::open().await;
     let items = store.generate(small_request("a lantern", 2)).await;
-    let archive = export_zip(&*store.db().await, &items, &|_, _| {})
-        .await
-        .unwrap();
+    let archive = store.export(&items, ExportFormat::Archive).await;
     let mut bytes = bytes_of(&archive).await;
     let listed = zip::list(&bytes).unwrap();
     let (_, range) = &listed[1];
@@ -326,9 +372,7 @@ async fn files_that_are_not_easel_exports_are_refused_clearly() {
 
     // A real export cut short is damaged, not a crash.
     let items = store.generate(small_request("a kite", 1)).await;
-    let archive = export_zip(&*store.db().await, &items, &|_, _| {})
-        .await
-        .unwrap();
+    let archive = store.export(&items, ExportFormat::Archive).await;
     let bytes = bytes_of(&archive).await;
     let error = import(blob_of(&bytes[..bytes.len() / 2], "application/zip"))
         .await

@@ -387,6 +387,92 @@ impl Profiles {
     }
 }
 
+/// A host's defaults for a new visitor, from the `config.json` served beside the app: the
+/// first profile's mode, relay and API base URL, and the model the studio starts with. Saved
+/// settings always win; unknown keys are ignored (a newer host's config still loads).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Deployment {
+    pub mode: Option<Mode>,
+    /// The relay to use when it is not the page's own origin.
+    pub relay_url: Option<String>,
+    /// The API to call directly (Direct mode).
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+}
+
+impl Deployment {
+    /// Parses `config.json`. Every key is optional; a value of the wrong kind is an error that
+    /// names the key, so a host sees what to fix (the app then keeps its built-in defaults).
+    pub fn from_json(json: &str) -> Result<Deployment, String> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| format!("config.json is not valid JSON: {e}"))?;
+        let o = value
+            .as_object()
+            .ok_or("config.json must be a JSON object, like {\"mode\": \"relay\"}")?;
+        let text = |key: &str| -> Result<Option<String>, String> {
+            match o.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_owned())),
+                Some(_) => Err(format!("config.json: \"{key}\" must be a string")),
+            }
+        };
+        let address = |key: &str| -> Result<Option<String>, String> {
+            let url = text(key)?;
+            match &url {
+                Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+                    Err(format!(
+                        "config.json: \"{key}\" must start with https:// or http://, not {u:?}"
+                    ))
+                }
+                _ => Ok(url.map(|u| u.trim_end_matches('/').to_owned())),
+            }
+        };
+        let mode = match text("mode")?.as_deref() {
+            None => None,
+            Some("relay") => Some(Mode::Relay),
+            Some("direct") => Some(Mode::Direct),
+            Some(other) => {
+                return Err(format!(
+                    "config.json: \"mode\" must be \"relay\" or \"direct\", not {other:?}"
+                ));
+            }
+        };
+        Ok(Deployment {
+            mode,
+            relay_url: address("relay_url")?,
+            base_url: address("base_url")?,
+            model: text("model")?,
+        })
+    }
+
+    /// The profiles a new visitor starts with: one, made from these defaults.
+    pub fn profiles(&self) -> Profiles {
+        let mode = self.mode.unwrap_or(Mode::Relay);
+        let base_url = self
+            .base_url
+            .clone()
+            .unwrap_or_else(|| OPENAI_BASE_URL.to_owned());
+        let name = match (mode, &self.relay_url) {
+            (Mode::Relay, None) => Profile::default().name,
+            (Mode::Relay, Some(relay)) => format!("Relay at {}", host_of(relay)),
+            (Mode::Direct, _) => host_of(&base_url),
+        };
+        let profile = Profile {
+            name,
+            mode,
+            relay_url: self.relay_url.clone(),
+            base_url,
+            default_model: self.model.clone(),
+            ..Profile::default()
+        };
+        Profiles {
+            active: profile.id.clone(),
+            list: vec![profile],
+        }
+    }
+}
+
 impl LegacySettings {
     /// The old `easel.settings`; anything missing or mistyped takes its default.
     pub fn from_json(json: &str) -> Option<LegacySettings> {
@@ -892,6 +978,67 @@ mod tests {
         let json = Profiles::default().to_text();
         for word in ["api_key", "token", "secret"] {
             assert!(!json.contains(word), "{word} in {json}");
+        }
+    }
+
+    #[test]
+    fn a_deployment_config_sets_a_new_visitors_profile() {
+        let config = Deployment::from_json(
+            r#"{"mode": "relay", "relay_url": "https://relay.example.org/", "model": "gpt-image-1.5", "theme": "future key"}"#,
+        )
+        .unwrap();
+        let profiles = config.profiles();
+        let first = profiles.active();
+        assert_eq!(first.mode, Mode::Relay);
+        assert_eq!(
+            first.relay_url.as_deref(),
+            Some("https://relay.example.org")
+        );
+        assert_eq!(first.name, "Relay at relay.example.org");
+        assert_eq!(first.default_model.as_deref(), Some("gpt-image-1.5"));
+
+        let direct = Deployment::from_json(
+            r#"{"mode": "direct", "base_url": "https://llm.example.com/v1"}"#,
+        )
+        .unwrap()
+        .profiles();
+        assert_eq!(direct.active().mode, Mode::Direct);
+        assert_eq!(direct.active().base_url, "https://llm.example.com/v1");
+        assert_eq!(direct.active().name, "llm.example.com");
+
+        // An empty config is the built-in default: this relay, at the page's origin.
+        assert_eq!(
+            Deployment::from_json("{}").unwrap().profiles(),
+            Profiles::default()
+        );
+        assert_eq!(
+            Deployment::from_json(r#"{"mode": null, "relay_url": ""}"#).unwrap(),
+            Deployment::default()
+        );
+    }
+
+    #[test]
+    fn a_broken_deployment_config_names_what_to_fix() {
+        for (json, says) in [
+            ("not json", "not valid JSON"),
+            ("[1]", "must be a JSON object"),
+            (
+                r#"{"mode": "proxy"}"#,
+                r#""mode" must be "relay" or "direct""#,
+            ),
+            (r#"{"mode": 1}"#, r#""mode" must be a string"#),
+            (
+                r#"{"relay_url": "relay.example.org"}"#,
+                r#""relay_url" must start with https://"#,
+            ),
+            (
+                r#"{"base_url": "javascript:alert(1)"}"#,
+                r#""base_url" must start with https://"#,
+            ),
+            (r#"{"model": ["a"]}"#, r#""model" must be a string"#),
+        ] {
+            let error = Deployment::from_json(json).unwrap_err();
+            assert!(error.contains(says), "{json}: {error}");
         }
     }
 }

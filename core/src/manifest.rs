@@ -267,15 +267,10 @@ impl Manifest {
 }
 
 fn extension_for(mime: &str) -> &'static str {
-    [
-        ImageFormat::Png,
-        ImageFormat::Jpeg,
-        ImageFormat::Webp,
-        ImageFormat::Gif,
-    ]
-    .into_iter()
-    .find(|f| f.mime() == mime)
-    .map_or("bin", ImageFormat::extension)
+    ImageFormat::ALL
+        .into_iter()
+        .find(|f| f.mime() == mime)
+        .map_or("bin", ImageFormat::extension)
 }
 
 /// What importing an archive will do.

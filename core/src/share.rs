@@ -627,24 +627,6 @@ pub fn app_base(origin: &str, base_path: &str) -> String {
     }
 }
 
-/// The app's base path from the page's path: the path without the route the page is on
-/// (`/easel/gallery` → `/easel/`, `/gallery` → `/`, `/easel/` → `/easel/`). A document's
-/// `<base href>`, when it has one, says the same more directly.
-pub fn base_path_of(pathname: &str) -> String {
-    const ROUTES: [&str; 5] = ["gallery", "settings", "edit", SHARED_ROUTE, ""];
-    let path = if pathname.starts_with('/') {
-        pathname
-    } else {
-        "/"
-    };
-    let (dir, last) = path.rsplit_once('/').unwrap_or(("", ""));
-    if ROUTES.contains(&last) {
-        format!("{dir}/")
-    } else {
-        format!("{path}/")
-    }
-}
-
 /// Everything but RFC 3986's unreserved characters, percent-encoded (as
 /// `encodeURIComponent`, plus `!'()*`).
 pub fn percent_encode(text: &str) -> String {
@@ -861,18 +843,15 @@ mod tests {
         assert_eq!(parse_fragment(hash), Some(Fragment::Hosted(api.to_owned())));
         assert_eq!(parse_fragment(""), None);
         assert_eq!(parse_fragment("#/studio"), None);
-        assert_eq!(base_path_of("/"), "/");
-        assert_eq!(base_path_of("/gallery"), "/");
-        assert_eq!(base_path_of("/shared"), "/");
-        assert_eq!(base_path_of("/easel/"), "/easel/");
-        assert_eq!(base_path_of("/easel"), "/easel/");
-        assert_eq!(base_path_of("/easel/gallery"), "/easel/");
-        assert_eq!(base_path_of(""), "/");
+        for (base, app) in [
+            ("", "https://you.github.io/"),
+            ("/easel", "https://you.github.io/easel/"),
+            ("/easel/", "https://you.github.io/easel/"),
+        ] {
+            assert_eq!(app_base("https://you.github.io/", base), app, "{base:?}");
+        }
         assert_eq!(
-            recipe_link(
-                &app_base("https://you.github.io", &base_path_of("/easel/gallery")),
-                "1x"
-            ),
+            recipe_link(&app_base("https://you.github.io", "/easel"), "1x"),
             "https://you.github.io/easel/shared#r=1x"
         );
         assert_eq!(percent_decode("%zz"), None);

@@ -266,6 +266,16 @@ impl Browser {
         .await;
     }
 
+    /// Runs the studio's prompt as it stands (Ctrl+Enter in `#prompt`) and waits until one
+    /// more generation shows as done — its images stored.
+    pub async fn generate_now(&self, timeout: Duration) {
+        let before = self.count("article.job[data-state=done]").await;
+        self.press_ctrl_enter("#prompt").await;
+        let expression =
+            format!("document.querySelectorAll('article.job[data-state=done]').length > {before}");
+        self.wait_until_js(&expression, timeout).await;
+    }
+
     /// Polls until `condition` (a JS expression) is truthy.
     pub async fn wait_until_js(&self, expression: &str, timeout: Duration) {
         let started = Instant::now();
@@ -359,6 +369,17 @@ impl Browser {
                     .await
             ),
         }
+    }
+
+    /// The current `value` of the form field at `css` ("" when there is none).
+    pub async fn value_of(&self, css: &str) -> String {
+        let value = self
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+                vec![Value::from(css)],
+            )
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
     }
 
     /// The page's visible text.

@@ -6,11 +6,13 @@ pub mod browser;
 pub mod bundle;
 pub mod http;
 pub mod relay;
+pub mod static_host;
 
 use std::path::{Path, PathBuf};
 
 pub use browser::Browser;
 pub use relay::Relay;
+pub use static_host::StaticHost;
 
 /// The workspace root (this crate sits one level below it).
 pub fn workspace_root() -> PathBuf {

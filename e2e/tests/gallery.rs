@@ -42,11 +42,7 @@ async fn hashes_of(browser: &Browser, css: &str) -> BTreeSet<String> {
 async fn generate(browser: &Browser, prompt: &str, count: &str) {
     browser.fill("#prompt", prompt).await;
     browser.select("#count", count).await;
-    let before = browser.count("article.job[data-state=done]").await;
-    browser.press_ctrl_enter("#prompt").await;
-    let expression =
-        format!("document.querySelectorAll('article.job[data-state=done]').length > {before}");
-    browser.wait_until_js(&expression, GENERATION).await;
+    browser.generate_now(GENERATION).await;
 }
 
 /// Waits until the gallery shows exactly `n` cells with loaded thumbnails.
@@ -218,4 +214,56 @@ async fn an_export_comes_back_after_deleting_everything() {
     let (after, _) = lightbox_hashes(&browser, 3).await;
     assert_eq!(after, before, "the same images, byte for byte");
     browser.close().await;
+}
+
+/// In the release build, reading a PNG's settings is a chunk of its own (fetched on the first
+/// drop): a downloaded PNG dropped on the studio still puts its prompt and model back.
+#[tokio::test]
+async fn a_downloaded_png_dropped_on_the_studio_restores_its_settings() {
+    use base64::Engine as _;
+
+    let relay = Relay::start(&dist_dir(), &["--latency-ms", "0"]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    browser.select("#model", "dall-e-3").await;
+    generate(&browser, "a brass telescope on a balcony", "1").await;
+    browser.click("#nav-gallery").await;
+    wait_for_cells(&browser, 1).await;
+    browser.click(".grid-cell .cell-open").await;
+    browser.wait_until_js(LOADED, WAIT).await;
+    browser.click("#lightbox-download").await;
+    let png = browser.wait_for_download(GENERATION).await;
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(&png).expect("read the downloaded PNG"));
+
+    browser.goto(&relay.at("/")).await;
+    browser.select("#model", "gpt-image-1").await;
+    browser.fill("#prompt", "something else").await;
+    browser
+        .execute(
+            "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0)); \
+             const data = new DataTransfer(); \
+             data.items.add(new File([bytes], 'telescope.png', { type: 'image/png' })); \
+             document.querySelector('.settings-drop').dispatchEvent( \
+               new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));",
+            vec![Value::from(encoded)],
+        )
+        .await;
+    browser
+        .wait_for_text(
+            "#settings-note",
+            "Settings restored from telescope.png",
+            WAIT,
+        )
+        .await;
+    let form = browser
+        .execute(
+            "return [document.querySelector('#prompt').value, document.querySelector('#model').value]",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        form,
+        serde_json::json!(["a brass telescope on a balcony", "dall-e-3"])
+    );
 }

@@ -15,21 +15,12 @@ const PROMPTS: [&str; 3] = [
     "a teapot shaped like a whale",
 ];
 
-/// Generates one image for `prompt` and waits until it shows as done (stored).
-async fn generate(browser: &Browser, prompt: &str) {
-    browser.fill("#prompt", prompt).await;
-    let before = browser.count("article.job[data-state=done]").await;
-    browser.press_ctrl_enter("#prompt").await;
-    let expression =
-        format!("document.querySelectorAll('article.job[data-state=done]').length > {before}");
-    browser.wait_until_js(&expression, GENERATION).await;
-}
-
 /// Generates the three images, selects them in the gallery and opens the share dialog.
 async fn share_three(browser: &Browser, relay: &Relay) {
     browser.goto(&relay.at("/")).await;
     for prompt in PROMPTS {
-        generate(browser, prompt).await;
+        browser.fill("#prompt", prompt).await;
+        browser.generate_now(GENERATION).await;
     }
     browser.goto(&relay.at("/gallery")).await;
     browser
@@ -46,23 +37,13 @@ async fn share_three(browser: &Browser, relay: &Relay) {
     browser.wait_visible(".share-dialog", WAIT).await;
 }
 
-async fn value_of(browser: &Browser, css: &str) -> String {
-    let value = browser
-        .execute(
-            "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
-            vec![Value::from(css)],
-        )
-        .await;
-    value.as_str().unwrap_or_default().to_owned()
-}
-
 #[tokio::test]
 async fn a_recipe_link_opens_in_a_fresh_browser_with_prompts_and_previews() {
     let relay = Relay::start(&dist_dir(), &["--latency-ms", "0"]);
     let browser = Browser::start().await;
     share_three(&browser, &relay).await;
     browser.wait_visible("#share-link", WAIT).await;
-    let link = value_of(&browser, "#share-link").await;
+    let link = browser.value_of("#share-link").await;
     assert!(
         link.starts_with(&relay.at("/shared#r=1")),
         "a recipe link of this app: {link}"
@@ -86,7 +67,7 @@ async fn a_recipe_link_opens_in_a_fresh_browser_with_prompts_and_previews() {
             WAIT,
         )
         .await;
-    let short = value_of(&browser, "#share-link").await;
+    let short = browser.value_of("#share-link").await;
     browser.click("#share-previews").await;
     browser
         .wait_until_js(
@@ -202,7 +183,7 @@ async fn a_hosted_share_shows_identical_images_and_can_be_deleted() {
         .await;
     browser.click("#hosted-upload").await;
     browser.wait_visible("#hosted-link", GENERATION).await;
-    let link = value_of(&browser, "#hosted-link").await;
+    let link = browser.value_of("#hosted-link").await;
     assert!(link.starts_with(&relay.at("/shared#h=")), "{link}");
     let token = browser
         .wait_for("#hosted-delete-token", WAIT)

@@ -53,7 +53,9 @@ pub(crate) fn router(dist: Option<&Path>) -> Router {
 /// so the policy names it by hash (read from the built `index.html`, recomputed when the file
 /// changes) rather than allowing inline scripts at all. `connect-src` stays open to any
 /// http(s) origin because the app may call an API the user chose (Direct mode); `blob:` lets
-/// the page read back its own images (blob URLs are bound to the page's origin).
+/// the page read back its own images (blob URLs are bound to the page's origin);
+/// `base-uri 'self'` allows the page's own `<base href>` (Trunk's public URL, see
+/// `src/site.rs`) and no other.
 struct PagePolicy {
     index: Option<PathBuf>,
     cached: Mutex<Option<(SystemTime, HeaderValue)>>,
@@ -93,7 +95,7 @@ fn policy_with(script_hashes: &[String]) -> HeaderValue {
     let policy = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https: http:; \
-         connect-src 'self' blob: https: http:; object-src 'none'; base-uri 'none'; \
+         connect-src 'self' blob: https: http:; object-src 'none'; base-uri 'self'; \
          form-action 'self'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the policy is plain ASCII")

@@ -6,13 +6,13 @@ use crate::state::{Draft, Settings};
 pub fn AppHeader() -> impl IntoView {
     view! {
         <header class="app-header">
-            <a class="brand" href="/">"Easel"</a>
+            <a class="brand" href=crate::site::href("/")>"Easel"</a>
             <ProfileSwitch />
             <nav>
-                <a id="nav-studio" href="/">"Studio"</a>
-                <a id="nav-edit" href="/edit">"Edit"</a>
-                <a id="nav-gallery" href="/gallery">"Gallery"</a>
-                <a id="nav-settings" href="/settings">"Settings"</a>
+                <a id="nav-studio" href=crate::site::href("/")>"Studio"</a>
+                <a id="nav-edit" href=crate::site::href("/edit")>"Edit"</a>
+                <a id="nav-gallery" href=crate::site::href("/gallery")>"Gallery"</a>
+                <a id="nav-settings" href=crate::site::href("/settings")>"Settings"</a>
             </nav>
         </header>
     }

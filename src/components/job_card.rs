@@ -116,7 +116,7 @@ pub fn JobCard(job: Job) -> impl IntoView {
                 view! {
                     <p class="interrupted">"Interrupted: the page was closed or reloaded before the answer arrived."</p>
                     <Show when=move || !edit || jobs.can_upload.get()
-                        fallback=|| view! { <a class="button retry" href="/edit">"Retry on the edit page"</a> }>
+                        fallback=|| view! { <a class="button retry" href=crate::site::href("/edit")>"Retry on the edit page"</a> }>
                         <button type="button" class="retry" on:click={
                             let job = job.clone();
                             move |_| jobs.again(&job, settings.backend())

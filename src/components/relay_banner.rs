@@ -28,7 +28,7 @@ pub fn RelayBanner() -> impl IntoView {
                 view! {
                     <p id="token-banner" class="banner warn" role="status">
                         "This relay asks for an access token. Enter the one its operator gave you in "
-                        <a href="/settings">"Settings"</a> "."
+                        <a href=crate::site::href("/settings")>"Settings"</a> "."
                     </p>
                 }
                 .into_any(),
@@ -40,7 +40,7 @@ pub fn RelayBanner() -> impl IntoView {
                     <strong>"Offline demo. "</strong>
                     "The relay draws stand-in images locally; nothing is sent to OpenAI. "
                     "Start it with OPENAI_API_KEY set for real images, or use your own key in "
-                    <a href="/settings">"Settings"</a>"."
+                    <a href=crate::site::href("/settings")>"Settings"</a>"."
                 </p>
             }
             .into_any(),
@@ -49,7 +49,7 @@ pub fn RelayBanner() -> impl IntoView {
             view! {
                 <p id="no-relay-banner" class="banner warn" role="status">
                     "No Easel relay answers at " {settings.relay_url.get_untracked()} ". "
-                    "Use your own API key instead in " <a href="/settings">"Settings"</a> "."
+                    "Use your own API key instead in " <a href=crate::site::href("/settings")>"Settings"</a> "."
                 </p>
             }
             .into_any(),

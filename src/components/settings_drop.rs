@@ -34,7 +34,7 @@ pub fn SettingsDrop(children: Children) -> impl IntoView {
         let file = SendWrapper::new(file);
         spawn_local(async move {
             let name = file.name();
-            let outcome = read_settings(&file).await;
+            let outcome = settings_in(file.take()).await;
             note.set(Some(match outcome {
                 Ok(settings) => {
                     draft.apply(&settings.to_request());
@@ -131,7 +131,34 @@ fn carries_files(ev: &DragEvent) -> bool {
         .unwrap_or(false)
 }
 
-/// The Easel settings in a PNG file, or a sentence saying why there are none.
+/// The Easel settings in a PNG file, or a sentence saying why there are none. Few visits drop
+/// a file, so in release builds (`--cfg easel_split`) the code that reads one (PNG chunks,
+/// the settings' JSON) is a wasm chunk of its own, fetched on the first drop or paste.
+async fn settings_in(file: File) -> Result<EmbeddedSettings, String> {
+    #[cfg(easel_split)]
+    return match easel_png_settings(SendWrapper::new(file)).await {
+        Ok(reading) => reading.await,
+        Err(_) => Err(
+            "Easel could not download the code that reads settings; check the \
+                       connection and try again."
+                .into(),
+        ),
+    };
+    #[cfg(not(easel_split))]
+    return read_settings(&file).await;
+}
+
+#[cfg(easel_split)]
+#[leptos::wasm_split::wasm_split(easel_png_settings, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn easel_png_settings(
+    file: SendWrapper<File>,
+) -> Result<
+    futures::future::LocalBoxFuture<'static, Result<EmbeddedSettings, String>>,
+    leptos::wasm_split::SplitLoaderError,
+> {
+    Ok(Box::pin(async move { read_settings(&file).await }))
+}
+
 async fn read_settings(file: &File) -> Result<EmbeddedSettings, String> {
     if file.size() > MAX_FILE_BYTES {
         return Err("This file is too large to be an image Easel made.".into());

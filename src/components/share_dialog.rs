@@ -213,12 +213,10 @@ async fn recipe_link(manifest: &ShareManifest) -> Result<String, String> {
 /// This app's address: the page's origin and the app's base path (`/easel/` on a project
 /// site).
 pub fn app_base() -> String {
-    let Some(location) = web_sys::window().map(|w| w.location()) else {
-        return "/".to_owned();
-    };
-    let origin = location.origin().unwrap_or_default();
-    let path = location.pathname().unwrap_or_default();
-    share::app_base(&origin, &share::base_path_of(&path))
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    share::app_base(&origin, crate::site::base_path())
 }
 
 /// Expiry choices: label and seconds (`None`: the relay's default).
@@ -303,7 +301,7 @@ fn HostedShare(items: Vec<GalleryItem>) -> impl IntoView {
                 None => view! {
                     <p class="banner warn" id="hosted-needs-relay">
                         "Hosting needs an Easel relay, and this connection profile talks to the API directly. "
-                        "Add or choose a profile in Relay mode in " <a href="/settings">"Settings"</a>
+                        "Add or choose a profile in Relay mode in " <a href=crate::site::href("/settings")>"Settings"</a>
                         " (the relay's address), or share a recipe link instead: it needs no server."
                     </p>
                 }

@@ -151,7 +151,7 @@ pub fn SettingsPage() -> impl IntoView {
             </fieldset>
 
             <p class="problem" role="status">{move || settings.backend().problem()}</p>
-            <p><a id="back-to-studio" class="button" href="/">"Back to the studio"</a></p>
+            <p><a id="back-to-studio" class="button" href=crate::site::href("/")>"Back to the studio"</a></p>
         </main>
     }
 }

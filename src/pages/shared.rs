@@ -98,13 +98,13 @@ pub fn SharedPage() -> impl IntoView {
                 Some(None) => view! {
                     <p class="hint" id="shared-empty">
                         "This page shows images someone shared with a link. Open a share link to see them, or "
-                        <a href="/">"make your own"</a> "."
+                        <a href=crate::site::href("/")>"make your own"</a> "."
                     </p>
                 }
                 .into_any(),
                 Some(Some(Err(problem))) => view! {
                     <p class="banner warn" role="alert" id="shared-error">{problem}</p>
-                    <p><a href="/">"Go to the studio"</a></p>
+                    <p><a href=crate::site::href("/")>"Go to the studio"</a></p>
                 }
                 .into_any(),
                 Some(Some(Ok(opened))) => view! { <SharedGallery opened /> }.into_any(),

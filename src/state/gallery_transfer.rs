@@ -4,7 +4,7 @@ use leptos::task::spawn_local;
 use web_sys::File;
 
 use crate::state::GalleryView;
-use crate::storage::{export_zip, import_zip, save_as};
+use crate::storage::{ExportFormat, export_zip, import_zip, save_as};
 
 /// A long file operation under way: what, and how far.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,11 +44,15 @@ impl GalleryTransfer {
 
     /// Every stored image, as a ZIP download.
     pub fn export_all(&self) {
-        self.export(self.view.gallery.items.get_untracked());
+        self.export(
+            self.view.gallery.items.get_untracked(),
+            ExportFormat::Archive,
+        );
     }
 
-    /// `items` as a ZIP download (`easel-gallery-<date>.zip`); the outcome shows as a message.
-    pub fn export(&self, items: Vec<GalleryItem>) {
+    /// `items` as a ZIP download (`easel-gallery-<date>.zip`, or `easel-page-<date>.zip` for a
+    /// web page); the outcome shows as a message.
+    pub fn export(&self, items: Vec<GalleryItem>, format: ExportFormat) {
         if items.is_empty() || self.busy() {
             return;
         }
@@ -57,7 +61,7 @@ impl GalleryTransfer {
         report(0, items.len());
         spawn_local(async move {
             let outcome = match view.gallery.db().await {
-                Ok(db) => export_zip(&db, &items, &report)
+                Ok(db) => export_zip(&db, &items, format, &report)
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -69,9 +73,15 @@ impl GalleryTransfer {
                         .chars()
                         .take(10)
                         .collect::<String>();
-                    save_as(&zip, &format!("easel-gallery-{day}.zip"));
+                    let (name, what) = match format {
+                        ExportFormat::Archive => ("gallery", "images"),
+                        ExportFormat::WebPage => {
+                            ("page", "images as a web page: unzip and open index.html")
+                        }
+                    };
+                    save_as(&zip, &format!("easel-{name}-{day}.zip"));
                     view.message
-                        .set(Some(format!("Exported {} images.", items.len())));
+                        .set(Some(format!("Exported {} {what}.", items.len())));
                 }
                 Err(e) => view.message.set(Some(format!("Export failed: {e}"))),
             }

@@ -7,7 +7,7 @@
 //! profile on the first load, secrets included.
 
 use easel_core::backend::{LEGACY_API_KEY_SLOT, LEGACY_RELAY_TOKEN_SLOT, LegacySettings, Secret};
-use easel_core::{AuthStyle, Backend, KeyStorage, Mode, Profile, Profiles};
+use easel_core::{AuthStyle, Backend, Deployment, KeyStorage, Mode, Profile, Profiles};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -181,6 +181,35 @@ impl Settings {
             active: self.active.get_untracked(),
         };
         storage::save_text(PROFILES_KEY, &profiles.to_text());
+    }
+
+    /// A new visitor's profiles from the host's `config.json` (see `crate::site`), when the
+    /// saved ones are still the built-in default. Returns the model the host chose, for the
+    /// studio to start with. A config that cannot be used is reported on the console for the
+    /// host, and the built-in defaults stay.
+    pub async fn adopt_deployment(&self) -> Option<String> {
+        let untouched = || {
+            self.profiles
+                .with_untracked(|list| *list == Profiles::default().list)
+        };
+        if !untouched() {
+            return None;
+        }
+        let config = match Deployment::from_json(&crate::site::deployment().await?) {
+            Ok(config) => config,
+            Err(problem) => {
+                leptos::logging::warn!("{problem}; using the built-in defaults");
+                return None;
+            }
+        };
+        let profiles = config.profiles();
+        if !untouched() || profiles == Profiles::default() {
+            return None;
+        }
+        self.profiles.set(profiles.list.clone());
+        self.load(profiles.active());
+        self.persist();
+        config.model
     }
 
     /// Makes the profile `id` the one in use. Returns its default model, if it names one.

@@ -18,6 +18,7 @@ use easel_core::crc32::crc32;
 use easel_core::files::{ImageFormat, dimensions};
 use easel_core::gallery::GalleryItem;
 use easel_core::manifest::{self, Manifest, ManifestError, ManifestItem};
+use easel_core::web_page;
 use easel_core::zip::{self, Directory, DosTime, Entry, ZipError, ZipWriter};
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsValue;
@@ -26,6 +27,15 @@ use web_sys::{Blob, BlobPropertyBag};
 use crate::state::Gallery;
 use crate::storage::download::blob_bytes;
 use crate::storage::{GalleryDb, NewImage, StorageError, browser};
+
+/// What an export is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Images and `manifest.json`, to import again.
+    Archive,
+    /// The same plus an `index.html` that shows them, to open or publish (`easel_core::web_page`).
+    WebPage,
+}
 
 /// Items stored per IndexedDB transaction during an import.
 pub const IMPORT_BATCH: usize = 20;
@@ -82,12 +92,14 @@ pub struct ImportReport {
     pub problems: Vec<String>,
 }
 
-/// A ZIP of `items`' images and a `manifest.json`, as a Blob assembled from parts.
+/// A ZIP of `items`' images and a `manifest.json` (and for a web page its `index.html`), as a
+/// Blob assembled from parts.
 /// `progress(done, total)` is called as items are added. (A `dyn` callback: one copy of this
 /// long function in the wasm, not one per caller.)
 pub async fn export_zip(
     db: &GalleryDb,
     items: &[GalleryItem],
+    format: ExportFormat,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Blob, ArchiveError> {
     let total = items.len();
@@ -114,22 +126,28 @@ pub async fn export_zip(
     }
 
     let now = js_sys::Date::now() as u64;
-    let manifest = Manifest::for_export(&listed, now);
-    let manifest_json = manifest.to_json().into_bytes();
+    let mut manifest = Manifest::for_export(&listed, now);
     let mut writer = ZipWriter::new();
     let parts = Array::new();
-    parts.push(&Uint8Array::from(
-        writer
-            .entry_header(
-                manifest::FILE_NAME,
-                manifest_json.len() as u64,
-                crc32(&manifest_json),
-                DosTime::from_unix_ms(now),
-            )?
-            .as_slice(),
-    ));
-    parts.push(&Uint8Array::from(manifest_json.as_slice()));
-    drop(manifest_json);
+    let mut add_text = |name: &str, text: String| -> Result<(), ArchiveError> {
+        let bytes = text.into_bytes();
+        let header = writer.entry_header(
+            name,
+            bytes.len() as u64,
+            crc32(&bytes),
+            DosTime::from_unix_ms(now),
+        )?;
+        parts.push(&Uint8Array::from(header.as_slice()));
+        parts.push(&Uint8Array::from(bytes.as_slice()));
+        Ok(())
+    };
+    if format == ExportFormat::WebPage {
+        manifest = web_page::for_publishing(manifest);
+    }
+    add_text(manifest::FILE_NAME, manifest.to_json())?;
+    if format == ExportFormat::WebPage {
+        add_text(web_page::FILE_NAME, web_page::render(&manifest))?;
+    }
     for (done, (entry, image)) in manifest.items.iter().zip(&images).enumerate() {
         let item = &entry.item;
         let header = writer.entry_header(

@@ -8,7 +8,7 @@ mod gallery_db;
 mod object_url;
 mod preferences;
 
-pub use archive::{ArchiveError, ImportReport, export_zip, import_zip};
+pub use archive::{ArchiveError, ExportFormat, ImportReport, export_zip, import_zip};
 pub use browser::Thumbnail;
 pub use download::{file_for_download, save_as};
 pub use gallery_db::{GalleryDb, ItemRecord, NewImage, PendingJob, StorageError, StoredItem};

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use easel::state::{Gallery, GalleryStatus, JobState, Jobs};
-use easel::storage::GalleryDb;
+use easel::storage::{ExportFormat, GalleryDb, export_zip};
 use easel_core::gallery::GalleryItem;
 use easel_core::{Backend, GenerationRequest, Mode};
 use js_sys::Uint8Array;
@@ -133,6 +133,13 @@ impl Store {
         assert_eq!(items.len(), count);
         assert_eq!(self.gallery.items.with_untracked(Vec::len), before + count);
         items
+    }
+
+    /// `items` exported from this gallery as `format`, as the gallery's export buttons do.
+    pub async fn export(&self, items: &[GalleryItem], format: ExportFormat) -> Blob {
+        export_zip(&*self.db().await, items, format, &|_, _| {})
+            .await
+            .unwrap()
     }
 
     pub fn sorted_items(&self) -> Vec<GalleryItem> {

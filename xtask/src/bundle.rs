@@ -24,13 +24,55 @@ const WASM_OPT_ARGS: [&str; 2] = ["-Oz", "--enable-reference-types"];
 /// The module name the split main wasm imports its chunk loaders from.
 const SPLIT_LINK: &str = "./__wasm_split.js";
 
-/// Builds `dist/` for release, gallery chunk included.
+/// Builds `dist/` for release at the root of its host, gallery chunk included.
 pub fn release_build() -> Result {
-    proc::run(proc::command("trunk").args(["build", "--release"]).env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        RELEASE_RUSTFLAGS,
-    ))?;
-    split(&proc::root().join("dist"))
+    release_build_at("/", &proc::root().join("dist"))
+}
+
+/// Builds for release into `dist`, to be served under `public_url` (`/` or `/easel/` for a
+/// GitHub Pages project site): Trunk writes it into every asset URL and the page's
+/// `<base href>`, which the app's router and links start from (`src/site.rs`). `404.html` is a
+/// copy of `index.html`: a static host that serves it for unknown paths (GitHub Pages does)
+/// opens deep links such as `/easel/gallery` in the app.
+pub fn release_build_at(public_url: &str, dist: &Path) -> Result {
+    if !(public_url.starts_with('/') && public_url.ends_with('/')) {
+        return Err(format!(
+            "--public-url must start and end with `/`, like /easel/ (got {public_url:?})"
+        ));
+    }
+    proc::run(
+        proc::command("trunk")
+            .args(["build", "--release", "--public-url", public_url, "--dist"])
+            .arg(dist)
+            .env(RUSTFLAGS_VAR, RELEASE_RUSTFLAGS),
+    )?;
+    split(dist)?;
+    fs::copy(dist.join("index.html"), dist.join("404.html"))
+        .map_err(|e| format!("cannot write 404.html in {}: {e}", dist.display()))?;
+    Ok(())
+}
+
+/// `cargo xtask build [--public-url /easel/] [--dist <dir>]`.
+pub fn build_command(args: &[String]) -> Result {
+    let (mut public_url, mut dist) = ("/".to_owned(), proc::root().join("dist"));
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |what: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value, e.g. {what}"))
+        };
+        match arg.as_str() {
+            "--public-url" => public_url = value("/easel/")?,
+            "--dist" => dist = PathBuf::from(value("dist")?),
+            other => {
+                return Err(format!(
+                    "`build` does not know `{other}` (see `cargo xtask --help`)"
+                ));
+            }
+        }
+    }
+    release_build_at(&public_url, &dist)
 }
 
 fn split(dist: &Path) -> Result {

@@ -21,7 +21,11 @@ Commands:
          OPENAI_API_KEY is set). Ctrl+C stops it.
            --addr <HOST:PORT>   listen address (default 127.0.0.1:8080)
            -- <ARGS>...         extra arguments for easel-relay (e.g. -- --latency-ms 500)
-  build  Build the release app into dist/ (the gallery page as a separate wasm chunk)
+  build  Build the release app into dist/ (the lazy pages as separate wasm chunks, 404.html
+         for deep links on static hosts)
+           --public-url <PATH>  where it will be served (default /; /<repo>/ for a GitHub
+                                Pages project site)
+           --dist <DIR>         output folder (default dist)
   test   Run every check: fmt, clippy (native + wasm), native tests (the relay's S3 share test
          against moto, installed under .tools/moto), release build, bundle size budget, browser
          tests, end-to-end journeys. Prints a summary.
@@ -53,7 +57,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("run") => run::parse(&args[1..]).and_then(run::run),
         Some("build") => bootstrap::build_tools()
-            .and_then(|()| bundle::release_build())
+            .and_then(|()| bundle::build_command(&args[1..]))
             .map(|()| ExitCode::SUCCESS),
         Some("test") if args.len() == 1 => test::test(),
         Some("test") => Err(format!("`test` takes no arguments, got {:?}", &args[1..])),

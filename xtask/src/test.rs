@@ -108,7 +108,12 @@ pub fn test() -> Result<ExitCode> {
         }),
         Step::new("fuzz (share links)", fuzz_share_decoder),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
-        Step::new(RELEASE_BUILD, bundle::release_build),
+        Step::new(RELEASE_BUILD, || {
+            bundle::release_build()?;
+            // The same app for a project site, served by a plain static server in the
+            // end-to-end suite (`e2e/tests/static_site.rs`).
+            bundle::release_build_at(SUB_PATH, &sub_path_dist())
+        }),
         // Trunk keeps the previous dist/ when a build fails: never measure or test that.
         Step::new("bundle size", bundle_size).needs(RELEASE_BUILD),
         Step::new("browser tests", || browser_tests(&chromium)),
@@ -197,6 +202,13 @@ fn dist_dir() -> std::path::PathBuf {
     proc::root().join("dist")
 }
 
+/// The public URL of the sub-path build, as a GitHub Pages project site has it.
+const SUB_PATH: &str = "/easel/";
+
+fn sub_path_dist() -> std::path::PathBuf {
+    proc::root().join("target/dist-easel")
+}
+
 fn relay_bin() -> std::path::PathBuf {
     proc::root().join("target/debug/easel-relay")
 }
@@ -281,6 +293,8 @@ fn end_to_end(chromium: &Chromium) -> Result {
         "--test-threads=1",
     ])
     .env("EASEL_DIST", dist_dir())
+    .env("EASEL_SUB_PATH_DIST", sub_path_dist())
+    .env("EASEL_SUB_PATH", SUB_PATH)
     .env("EASEL_RELAY_BIN", relay_bin())
     .env("CHROMEDRIVER", &chromium.driver);
     if let Some(browser) = &chromium.browser {

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use easel_core::catalog::{GIF_DEFAULT_FRAME_MS, GIF_DEFAULT_FRAMES};
+use easel_core::markup::escape;
 use easel_core::{GenerationRequest, ImageData, ImagesResponse, Size};
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, ImageResult, RgbaImage};
@@ -228,23 +229,6 @@ pub(super) fn svg_document(prompt: &str, index: u32, size: Size) -> String {
     }
     svg.push_str("</svg>\n");
     svg
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters, even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
