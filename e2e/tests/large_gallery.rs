@@ -83,6 +83,29 @@ open.onsuccess = () => {
 };
 "#;
 
+/// Rendered rows (headings and rows of cells) that overlap the next one, and cells that stick
+/// out of their row, as readable strings.
+const ROW_OVERLAPS: &str = r#"
+const rows = [...document.querySelectorAll('.grid-heading, .grid-row')]
+  .map(e => ({ e, r: e.getBoundingClientRect() }))
+  .sort((a, b) => a.r.top - b.r.top);
+const problems = [];
+for (let i = 0; i + 1 < rows.length; i++) {
+  if (rows[i].r.bottom > rows[i + 1].r.top + 0.5) {
+    problems.push(`${rows[i].e.className} ends at ${rows[i].r.bottom}, next starts at ${rows[i + 1].r.top}`);
+  }
+}
+for (const { e, r } of rows) {
+  for (const cell of e.querySelectorAll('.grid-cell')) {
+    const c = cell.getBoundingClientRect();
+    if (c.bottom > r.bottom + 0.5 || c.right > r.right + 0.5) {
+      problems.push(`cell ${c.width}x${c.height} overflows its row ${r.width}x${r.height}`);
+    }
+  }
+}
+return problems;
+"#;
+
 #[tokio::test]
 async fn a_large_gallery_opens_scrolls_to_the_end_and_stays_alive() {
     let relay = Relay::start(&dist_dir(), &[]);
@@ -127,6 +150,27 @@ async fn a_large_gallery_opens_scrolls_to_the_end_and_stays_alive() {
         "newest first: {first}"
     );
 
+    // The window narrowed (a resized window, a rotated tablet, a phone): the rows on screen
+    // are laid out again, and none overlaps another or is overflowed by its cells. At 800 px a
+    // generation still fits one row, so the rows keep their places in the list and only
+    // their sizes change; at 390 px each takes two rows.
+    for (width, height) in [(800, 900), (390, 844)] {
+        browser
+            .client()
+            .set_window_size(width, height)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let overlaps = browser.execute(ROW_OVERLAPS, vec![]).await;
+        assert_eq!(overlaps, json!([]), "rows overlap at {width} px wide");
+        assert!(
+            browser.count(".grid-cell").await > 0,
+            "{}",
+            browser.page_text().await
+        );
+    }
+    assert_eq!(browser.count("#crash-notice").await, 0);
+
     // To the end, a screen at a time.
     let reached = browser
         .client()
@@ -154,11 +198,20 @@ async fn a_large_gallery_opens_scrolls_to_the_end_and_stays_alive() {
         "{}",
         browser.page_text().await
     );
-    let prompts = browser.page_text().await;
+    // The oldest generation's cells are on screen (its heading may be above, when a narrow
+    // window gives each image a row of its own).
+    let shown = browser
+        .execute(
+            "return [...document.querySelectorAll('.cell-open')].map(b => b.getAttribute('aria-label'));",
+            vec![],
+        )
+        .await;
+    let shown: Vec<String> = serde_json::from_value(shown).unwrap_or_default();
     assert!(
-        (ITEMS - 4..ITEMS).any(|i| prompts.contains(&format!("stored picture number {i}"))),
-        "the oldest generation is reached"
+        (ITEMS - 4..ITEMS).any(|i| shown.contains(&format!("Open: stored picture number {i}"))),
+        "the oldest generation is reached: {shown:?}"
     );
+
     assert!(
         browser.console_errors().await.is_empty(),
         "{:?}",

@@ -94,11 +94,14 @@ pub fn GalleryGrid() -> impl IntoView {
     }
 }
 
-/// Stable per content, so rows that stay on screen are not rebuilt.
+/// Stable per content and place, so rows that stay on screen while scrolling are not rebuilt,
+/// and a new layout (the window resized) replaces every row it moved or resized: a row's
+/// position and height are fixed when it is built.
 fn row_key(row: &Row) -> String {
+    let (top, height) = (row.top as u64, row.height as u64);
     match &row.kind {
-        RowKind::Heading { first } => format!("h{first}"),
-        RowKind::Cells { items } => format!("c{}-{}-{}", items.start, items.end, row.top as u64),
+        RowKind::Heading { first } => format!("h{first}-{top}"),
+        RowKind::Cells { items } => format!("c{}-{}-{top}-{height}", items.start, items.end),
     }
 }
 
