@@ -19,7 +19,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{self as http, HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::response::Response;
 use http_body::{Body as _, Frame, SizeHint};
-use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::time::{Instant, Sleep};
@@ -233,7 +232,7 @@ impl Client {
         match self {
             Client::Direct(pool) => {
                 *request.uri_mut() = endpoint.origin_form.clone();
-                let response = pool.send(&endpoint.absolute, request.map(Full::new)).await;
+                let response = pool.send(&endpoint.absolute, request).await;
                 response
                     .map(|response| response.map(Upstream::Direct))
                     .map_err(SendError::Direct)
@@ -428,7 +427,7 @@ impl Upstream {
         match self {
             Upstream::Direct(body) => Pin::new(body)
                 .poll_frame(cx)
-                .map_err(|error| with_causes(&error)),
+                .map_err(|error| with_causes(error.as_ref())),
             Upstream::Proxied(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|error| with_causes(&error)),
