@@ -20,7 +20,7 @@ use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
 use bytes::BytesMut;
 use http_body::{Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
@@ -78,13 +78,19 @@ impl Pool {
         })
     }
 
-    /// Sends `request` (its URI in origin form, its `Host` header set) to `target` on an idle
-    /// connection, or a new one, and reads the answer's head. A request that an idle connection
-    /// could not take because the upstream had closed it goes on the next connection.
+    /// Sends a request to `target` on an idle connection, or a new one, and reads the answer's
+    /// head. `head` is the request line and fixed headers (`request_head`), `own` the
+    /// request's own headers; a body gets its `content-length`. Only the answer's headers named
+    /// in `keep` are kept, the first value of each, in a map with room for more. A request that
+    /// an idle connection could not take because the upstream had closed it goes on the next
+    /// connection.
     pub async fn send(
         self: &Arc<Pool>,
         target: &Uri,
-        request: Request<Bytes>,
+        head: &[u8],
+        own: &[(HeaderName, HeaderValue)],
+        body: Option<&Bytes>,
+        keep: &[HeaderName],
     ) -> Result<Response<PooledBody>, Error> {
         loop {
             let (mut connection, reused) = match self.take() {
@@ -93,13 +99,13 @@ impl Pool {
                 // future (moved whole, more than once) bigger.
                 None => (Box::pin(self.connect(target)).await?, false),
             };
-            match connection.write(&request).await {
+            match connection.write(head, own, body).await {
                 Ok(()) => {}
                 // Closed by the upstream while idle: nothing was taken in.
                 Err(_) if reused => continue,
                 Err(error) => return Err(error.into()),
             }
-            let head = connection.read_head().await?;
+            let head = connection.read_head(keep).await?;
             return Ok(head.into_response(connection, Arc::clone(self)));
         }
     }
@@ -180,46 +186,42 @@ impl Connection {
     }
 
     /// The request, head and body, in one write unless the body is large.
-    async fn write(&mut self, request: &Request<Bytes>) -> io::Result<()> {
-        let body = request.body();
+    async fn write(
+        &mut self,
+        head: &[u8],
+        own: &[(HeaderName, HeaderValue)],
+        body: Option<&Bytes>,
+    ) -> io::Result<()> {
+        let length = body.map_or(0, Bytes::len);
         let out = &mut self.out;
         out.clear();
-        out.reserve(256 + body.len().min(COPY_BODY));
-        out.extend_from_slice(request.method().as_str().as_bytes());
-        out.extend_from_slice(b" ");
-        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        out.extend_from_slice(target.as_bytes());
-        out.extend_from_slice(b" HTTP/1.1\r\n");
-        for (name, value) in request.headers() {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
+        out.reserve(head.len() + 128 + length.min(COPY_BODY));
+        out.extend_from_slice(head);
+        for (name, value) in own {
+            write_header(out, name, value);
         }
-        // As hyper: a body's length, except on an empty GET or HEAD.
-        let bodiless = body.is_empty() && matches!(*request.method(), Method::GET | Method::HEAD);
-        if !bodiless
-            && !request
-                .headers()
-                .contains_key(axum::http::header::CONTENT_LENGTH)
-        {
+        if body.is_some() {
             out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(itoa(body.len(), &mut [0; 20]));
+            out.extend_from_slice(itoa(length, &mut [0; 20]));
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        let whole = body.len() <= COPY_BODY;
-        if whole {
-            out.extend_from_slice(body);
-        }
-        write_all(&mut self.io, &self.out, (!whole).then_some(body)).await
+        let rest = match body {
+            Some(body) if body.len() > COPY_BODY => Some(body),
+            Some(body) => {
+                out.extend_from_slice(body);
+                None
+            }
+            None => None,
+        };
+        write_all(&mut self.io, &self.out, rest).await
     }
 
     /// Reads until the answer's head is complete, skipping interim (1xx) answers.
-    async fn read_head(&mut self) -> Result<Head, Error> {
+    async fn read_head(&mut self, keep: &[HeaderName]) -> Result<Head, Error> {
         loop {
             if !self.buffer.is_empty()
-                && let Some(head) = Head::parse(&mut self.buffer)?
+                && let Some(head) = Head::parse(&mut self.buffer, keep)?
             {
                 if head.status.is_informational() {
                     if head.status == StatusCode::SWITCHING_PROTOCOLS {
@@ -250,6 +252,27 @@ async fn write_all(io: &mut Stream, head: &[u8], body: Option<&Bytes>) -> io::Re
         io.write_all(body).await?;
     }
     io.flush().await
+}
+
+/// A request line and headers, written once for every request that starts with them (without
+/// the blank line that ends a head).
+pub(crate) fn request_head(method: &Method, target: &str, headers: &HeaderMap) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(method.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(target.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        write_header(&mut head, name, value);
+    }
+    head
+}
+
+fn write_header(out: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
+    out.extend_from_slice(name.as_str().as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// `n` in decimal, without `fmt`.
@@ -283,8 +306,9 @@ enum Framing {
 }
 
 impl Head {
-    /// Takes a complete head off the front of `buffer`; `None` while it is incomplete.
-    fn parse(buffer: &mut BytesMut) -> Result<Option<Head>, Error> {
+    /// Takes a complete head off the front of `buffer`; `None` while it is incomplete. Of the
+    /// headers, only the first value of those named in `keep` is kept.
+    fn parse(buffer: &mut BytesMut, keep: &[HeaderName]) -> Result<Option<Head>, Error> {
         let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut []);
         let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
@@ -313,7 +337,8 @@ impl Head {
             );
         }
         let head = buffer.split_to(length).freeze();
-        let mut headers = HeaderMap::with_capacity(count);
+        // Room for what the relay adds (proxy.rs, edge.rs).
+        let mut headers = HeaderMap::with_capacity(16);
         let (mut length, mut chunked, mut encoded, mut close, mut keep_alive) =
             (None::<u64>, false, false, false, false);
         for &(name, name_len, value, value_len) in &found[..count] {
@@ -347,7 +372,9 @@ impl Head {
                     keep_alive |= token.trim().eq_ignore_ascii_case("keep-alive");
                 }
             }
-            headers.append(name, value);
+            if keep.contains(&name) {
+                headers.entry(name).or_insert(value);
+            }
         }
         let bodiless = status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED
@@ -632,7 +659,9 @@ mod tests {
 
     fn head(text: &str) -> Head {
         let mut buffer = BytesMut::from(text);
-        let head = Head::parse(&mut buffer).unwrap().unwrap();
+        let head = Head::parse(&mut buffer, &[axum::http::header::CONTENT_TYPE])
+            .unwrap()
+            .unwrap();
         assert!(buffer.is_empty());
         head
     }
@@ -665,10 +694,10 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             "HTTP/1.1 2000 OK\r\n\r\n",
         ] {
-            assert!(Head::parse(&mut BytesMut::from(bad)).is_err(), "{bad}");
+            assert!(Head::parse(&mut BytesMut::from(bad), &[]).is_err(), "{bad}");
         }
         let mut partial = BytesMut::from("HTTP/1.1 200 OK\r\nContent-");
-        assert!(Head::parse(&mut partial).unwrap().is_none());
+        assert!(Head::parse(&mut partial, &[]).unwrap().is_none());
     }
 
     /// Decodes `wire` fed in pieces of `step` bytes; the data and whether it ended.
