@@ -3,6 +3,8 @@
 //! ```text
 //! bench upstream <addr>                          serve a fixed images response and an SSE stream
 //! bench load <url> <concurrency> <seconds>       keep-alive POSTs; prints JSON (rps, p50, p99)
+//! bench count <url> <concurrency> <requests>     the same, a fixed number of requests (for
+//!                                                callgrind: instructions per request)
 //! bench sse <url> <count>                        first-event delay of streamed requests; JSON
 //! ```
 //! The load generator speaks raw HTTP/1.1 through hyper, one keep-alive connection per worker,
@@ -36,7 +38,15 @@ fn main() {
             let result = runtime.block_on(load(
                 &args[1],
                 args[2].parse().unwrap(),
-                Duration::from_secs(args[3].parse().unwrap()),
+                Until::Time(Duration::from_secs(args[3].parse().unwrap())),
+            ));
+            println!("{result}");
+        }
+        Some("count") => {
+            let result = runtime.block_on(load(
+                &args[1],
+                args[2].parse().unwrap(),
+                Until::Count(args[3].parse().unwrap()),
             ));
             println!("{result}");
         }
@@ -46,7 +56,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: bench upstream <addr> | load <url> <concurrency> <seconds> | sse <url> <count>"
+                "usage: bench upstream <addr> | load <url> <concurrency> <seconds> | count <url> <concurrency> <requests> | sse <url> <count>"
             );
             std::process::exit(2);
         }
@@ -129,17 +139,39 @@ fn request(target: &Target, body: &'static str) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
-async fn load(url: &str, concurrency: usize, duration: Duration) -> String {
+/// How long a load runs: for a time, or until a number of requests have been sent.
+#[derive(Clone, Copy)]
+enum Until {
+    Time(Duration),
+    Count(u64),
+}
+
+async fn load(url: &str, concurrency: usize, until: Until) -> String {
     let target = std::sync::Arc::new(target(url));
-    let deadline = Instant::now() + duration;
     let started = Instant::now();
+    let (deadline, budget) = match until {
+        Until::Time(duration) => (Some(started + duration), u64::MAX),
+        Until::Count(count) => (None, count),
+    };
+    let remaining = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(budget));
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let target = std::sync::Arc::clone(&target);
+            let remaining = std::sync::Arc::clone(&remaining);
             tokio::spawn(async move {
                 let mut sender = connect(&target).await;
                 let (mut latencies, mut errors) = (Vec::new(), 0u64);
-                while Instant::now() < deadline {
+                let more = || {
+                    deadline.is_none_or(|d| Instant::now() < d)
+                        && remaining
+                            .fetch_update(
+                                std::sync::atomic::Ordering::Relaxed,
+                                std::sync::atomic::Ordering::Relaxed,
+                                |n| n.checked_sub(1),
+                            )
+                            .is_ok()
+                };
+                while more() {
                     if sender.ready().await.is_err() {
                         sender = connect(&target).await;
                     }

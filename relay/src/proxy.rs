@@ -19,7 +19,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{self as http, HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::response::Response;
 use http_body::{Body as _, Frame, SizeHint};
-use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::time::{Instant, Sleep};
@@ -70,14 +69,29 @@ struct Prepared {
     endpoints: [Endpoint; 3],
     /// The base URL, which `/readyz` asks.
     probe: Endpoint,
-    /// The key, organization, project, user agent and host.
-    headers: HeaderMap,
 }
 
-/// One URL, whole (to connect to, or for reqwest) and as the request line names it.
+/// One URL, whole (to connect to, or for reqwest) and as the request line names it, with the
+/// headers every request to it carries, and those written out once (pool.rs).
 struct Endpoint {
     absolute: Uri,
     origin_form: Uri,
+    headers: HeaderMap,
+    head: Vec<u8>,
+}
+
+impl Endpoint {
+    fn with_headers(mut self, method: &Method, headers: HeaderMap) -> Endpoint {
+        self.head = pool::request_head(
+            method,
+            self.origin_form
+                .path_and_query()
+                .map_or("/", |p| p.as_str()),
+            &headers,
+        );
+        self.headers = headers;
+        self
+    }
 }
 
 impl Forwarder {
@@ -116,20 +130,18 @@ impl Forwarder {
             AppError::UpstreamUnreachable
         })?;
         let deadline = deadline_after(Instant::now(), self.timeout);
-        let mut request = http::Request::new(incoming.body);
-        *request.method_mut() = Method::POST;
-        let headers = request.headers_mut();
-        headers.clone_from(&prepared.headers);
-        headers.insert(header::CONTENT_TYPE, incoming.content_type);
-        headers.insert(
-            header::ACCEPT,
-            // reqwest's default, kept so the upstream sees what it always saw.
-            incoming
-                .accept
-                .unwrap_or_else(|| HeaderValue::from_static("*/*")),
-        );
+        let own = [
+            (header::CONTENT_TYPE, incoming.content_type),
+            (
+                header::ACCEPT,
+                // reqwest's default, kept so the upstream sees what it always saw.
+                incoming
+                    .accept
+                    .unwrap_or_else(|| HeaderValue::from_static("*/*")),
+            ),
+        ];
         let endpoint = &prepared.endpoints[incoming.operation as usize];
-        let sent = self.client.send(endpoint, request);
+        let sent = self.client.send(endpoint, &own, Some(incoming.body));
         let response = match tokio::time::timeout_at(deadline, sent).await {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
@@ -155,16 +167,9 @@ impl Forwarder {
         let body = Watched::new(body, self.idle, deadline, event_stream);
         let mut response = Response::new(Body::new(body));
         *response.status_mut() = parts.status;
-        // Room for these and what the edge adds, so the map is not grown header by header.
+        // Only RESPONSE_HEADERS, already (`Client::send`).
+        *response.headers_mut() = parts.headers;
         let headers = response.headers_mut();
-        headers.reserve(16);
-        // One pass over the few headers the upstream sent, rather than a lookup per name.
-        for (name, value) in &parts.headers {
-            if RESPONSE_HEADERS.contains(name) {
-                // The first value of each, as the upstream listed them.
-                headers.entry(name).or_insert_with(|| value.clone());
-            }
-        }
         if event_stream {
             // Tell a reverse proxy in front (nginx) not to buffer the stream either.
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -181,13 +186,7 @@ impl Forwarder {
         let Ok(prepared) = &self.prepared else {
             return false;
         };
-        let mut request = http::Request::new(Bytes::new());
-        let headers = request.headers_mut();
-        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        if let Some(host) = prepared.headers.get(header::HOST) {
-            headers.insert(header::HOST, host.clone());
-        }
-        let probe = self.client.send(&prepared.probe, request);
+        let probe = self.client.send(&prepared.probe, &[], None);
         let probe = tokio::time::timeout(Duration::from_secs(5), probe);
         matches!(probe.await, Ok(Ok(_)))
     }
@@ -225,24 +224,55 @@ fn proxied_client() -> reqwest::Client {
 }
 
 impl Client {
+    /// A POST with `body`, or a GET without; the endpoint's headers and `own`. The answer has
+    /// only RESPONSE_HEADERS, the first value of each.
     async fn send(
         &self,
         endpoint: &Endpoint,
-        mut request: http::Request<Bytes>,
+        own: &[(HeaderName, HeaderValue)],
+        body: Option<Bytes>,
     ) -> Result<http::Response<Upstream>, SendError> {
         match self {
             Client::Direct(pool) => {
-                *request.uri_mut() = endpoint.origin_form.clone();
-                let response = pool.send(&endpoint.absolute, request.map(Full::new)).await;
+                let response = pool
+                    .send(
+                        &endpoint.absolute,
+                        &endpoint.head,
+                        own,
+                        body.as_ref(),
+                        &RESPONSE_HEADERS,
+                    )
+                    .await;
                 response
                     .map(|response| response.map(Upstream::Direct))
                     .map_err(SendError::Direct)
             }
             Client::Proxied(client) => {
+                let method = if body.is_some() {
+                    Method::POST
+                } else {
+                    Method::GET
+                };
+                let mut request = http::Request::new(body.unwrap_or_default());
+                *request.method_mut() = method;
                 *request.uri_mut() = endpoint.absolute.clone();
+                let headers = request.headers_mut();
+                headers.clone_from(&endpoint.headers);
+                for (name, value) in own {
+                    headers.insert(name, value.clone());
+                }
                 let request = reqwest::Request::try_from(request).map_err(SendError::Proxied)?;
                 let response = client.execute(request).await.map_err(SendError::Proxied)?;
-                Ok(http::Response::from(response).map(Upstream::Proxied))
+                let (mut parts, body) = http::Response::from(response).into_parts();
+                // Room for these and what the edge adds; the first value of each, as listed.
+                let mut headers = HeaderMap::with_capacity(16);
+                for (name, value) in &parts.headers {
+                    if RESPONSE_HEADERS.contains(name) {
+                        headers.entry(name).or_insert_with(|| value.clone());
+                    }
+                }
+                parts.headers = headers;
+                Ok(http::Response::from_parts(parts, Upstream::Proxied(body)))
             }
         }
     }
@@ -325,9 +355,11 @@ impl Prepared {
             Ok::<_, String>(Endpoint {
                 absolute,
                 origin_form,
+                headers: HeaderMap::new(),
+                head: Vec::new(),
             })
         };
-        let endpoints = [
+        let [generations, edits, variations] = [
             endpoint(&upstream_url(upstream, Operation::Generations))?,
             endpoint(&upstream_url(upstream, Operation::Edits))?,
             endpoint(&upstream_url(upstream, Operation::Variations))?,
@@ -365,10 +397,16 @@ impl Prepared {
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         // hyper would work this out (with `format!`) for every request.
         headers.insert(header::HOST, host(&probe.absolute)?);
+        // The probe sends no key: only who is asking, and where.
+        let mut probe_headers = HeaderMap::with_capacity(2);
+        probe_headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        probe_headers.insert(header::HOST, headers[header::HOST].clone());
+        // The key, organization, project, user agent and host on every image request.
+        let endpoints = [generations, edits, variations]
+            .map(|endpoint| endpoint.with_headers(&Method::POST, headers.clone()));
         Ok(Prepared {
             endpoints,
-            probe,
-            headers,
+            probe: probe.with_headers(&Method::GET, probe_headers),
         })
     }
 }
@@ -428,7 +466,7 @@ impl Upstream {
         match self {
             Upstream::Direct(body) => Pin::new(body)
                 .poll_frame(cx)
-                .map_err(|error| with_causes(&error)),
+                .map_err(|error| with_causes(error.as_ref())),
             Upstream::Proxied(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|error| with_causes(&error)),
@@ -597,23 +635,39 @@ mod tests {
     fn endpoints_name_the_host_as_hyper_would() {
         let mut upstream = Forward::openai("https://API.openai.com:443/v1/", ApiKey::new("k"));
         let prepared = Prepared::new(&upstream).unwrap();
-        assert_eq!(prepared.headers[header::HOST], "api.openai.com");
+        assert_eq!(
+            prepared.endpoints[0].headers[header::HOST],
+            "api.openai.com"
+        );
         let edits = &prepared.endpoints[Operation::Edits as usize];
         assert_eq!(edits.absolute, "https://api.openai.com/v1/images/edits");
         assert_eq!(edits.origin_form, "/v1/images/edits");
+        let head = String::from_utf8(edits.head.clone()).unwrap();
+        assert!(
+            head.starts_with("POST /v1/images/edits HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("\r\nhost: api.openai.com\r\n"), "{head}");
+        assert!(head.contains("\r\nauthorization: Bearer k\r\n"), "{head}");
+        let probe = String::from_utf8(prepared.probe.head.clone()).unwrap();
+        assert!(probe.starts_with("GET /v1 HTTP/1.1\r\n"), "{probe}");
+        assert!(
+            !probe.contains("authorization"),
+            "the probe sends no key: {probe}"
+        );
         upstream.base_url = "http://[::1]:8080/openai".into();
         upstream.kind = UpstreamKind::Azure {
             deployment: "img".into(),
             api_version: "2025-04-01-preview".into(),
         };
         let prepared = Prepared::new(&upstream).unwrap();
-        assert_eq!(prepared.headers[header::HOST], "[::1]:8080");
+        assert_eq!(prepared.endpoints[0].headers[header::HOST], "[::1]:8080");
         assert_eq!(
             prepared.endpoints[Operation::Generations as usize].origin_form,
             "/openai/deployments/img/images/generations?api-version=2025-04-01-preview"
         );
-        assert_eq!(prepared.headers["api-key"], "k");
-        assert!(prepared.headers["api-key"].is_sensitive());
+        assert_eq!(prepared.endpoints[0].headers["api-key"], "k");
+        assert!(prepared.endpoints[0].headers["api-key"].is_sensitive());
         upstream.base_url = "not a url".into();
         assert!(Prepared::new(&upstream).is_err());
     }
