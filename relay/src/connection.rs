@@ -40,8 +40,11 @@ use crate::Config;
 /// How long a client may take over each part of an exchange; `None`: no limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
+    /// A whole request head, from the connection's start or the previous answer's end.
     pub header_read: Option<Duration>,
+    /// A whole request body, from its head.
     pub body: Option<Duration>,
+    /// A write to the client that makes no progress.
     pub write: Option<Duration>,
 }
 
@@ -112,7 +115,12 @@ pub(crate) async fn serve<S>(
                 let _ = stopping.wait_for(|stop| *stop).await;
             };
             tokio::select! {
-                _ = connection.as_mut() => {}
+                ended = connection.as_mut() => {
+                    // Timeouts and clients that leave mid-request; not worth a line by default.
+                    if let Err(error) = ended {
+                        tracing::debug!(%error, %remote, "connection ended early");
+                    }
+                }
                 () = stop => {
                     // Finishes the exchange in progress, then closes.
                     connection.as_mut().graceful_shutdown();
