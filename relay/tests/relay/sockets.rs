@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use easel_relay::{ApiKey, Config, Forward, Upstream, app, serve};
+use easel_relay::{ApiKey, Config, Forward, Timeouts, Upstream, app, serve};
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -24,10 +24,17 @@ async fn relay(config: Config) -> (SocketAddr, oneshot::Sender<()>, tokio::task:
     let shutdown = async move {
         let _ = stopped.await;
     };
+    let timeouts = Timeouts::of(&config);
     let server = tokio::spawn(async move {
-        serve(listener, app(config), shutdown, Duration::from_secs(5))
-            .await
-            .unwrap()
+        serve(
+            listener,
+            app(config),
+            timeouts,
+            shutdown,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap()
     });
     (addr, stop, server)
 }
@@ -222,6 +229,7 @@ async fn shutdown_is_bounded_by_the_grace_period() {
     let server = tokio::spawn(serve(
         listener,
         app(forwarding(upstream)),
+        Timeouts::default(),
         async move {
             let _ = stopped.await;
         },
