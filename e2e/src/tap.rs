@@ -93,3 +93,32 @@ fn relay(client: TcpStream, upstream: SocketAddr, record: &Mutex<Vec<u8>>) {
     let _ = server_writer.shutdown(Shutdown::Write);
     let _ = back.join();
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    use super::Tap;
+
+    #[test]
+    fn forwards_both_ways_and_records_what_the_client_sent() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = server.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut conn, _) = server.accept().unwrap();
+            let mut request = [0u8; 5];
+            conn.read_exact(&mut request).unwrap();
+            conn.write_all(b"pong:").unwrap();
+            conn.write_all(&request).unwrap();
+        });
+        let tap = Tap::start(Tap::bind(), upstream);
+        let mut client = TcpStream::connect(tap.origin().trim_start_matches("http://")).unwrap();
+        client.write_all(b"hello").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "pong:hello");
+        assert_eq!(tap.sent(), vec![b"hello".to_vec()]);
+    }
+}
