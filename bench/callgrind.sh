@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-relay}; n1=${2:-2000}; n2=${3:-6000}; conc=${4:-1}
-bin=$root/target/bench/release
+bin=${EASEL_BENCH_TARGET:-$root/target/bench}/relay
 out=$root/target/bench/callgrind; mkdir -p "$out/nginx/logs"
 up=$((20000 + RANDOM % 10000)); port=$((up + 1))
 wait_port() { for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }

@@ -8,7 +8,7 @@ use easel::components::AppHeader;
 use easel::pages::Studio;
 use easel::state::{Draft, Gallery, Jobs, Settings};
 use easel_core::catalog::{self, ModelStatus};
-use easel_core::{Mode, Profile};
+use easel_core::{KeyStorage, Mode, Profile};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -440,7 +440,7 @@ async fn old_settings_migrate_into_the_first_profile() {
     );
     assert_eq!(settings.organization.get_untracked(), "org-7");
     assert_eq!(settings.api_key.get_untracked(), "sk-kept");
-    assert!(settings.remember_key.get_untracked());
+    assert_eq!(settings.key_storage.get_untracked(), KeyStorage::Device);
     assert_eq!(settings.daily_budget.get_untracked(), Some(3.5));
     assert_eq!(settings.name.get_untracked(), "llm.example.com");
     assert_eq!(

@@ -37,14 +37,65 @@ pub enum AuthStyle {
     Azure,
 }
 
-/// Where a profile's secrets are kept in the browser.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Where a profile's secrets (API key, relay token) are kept in the browser.
+///
+/// Saved by name ([`KeyStorage::name`]); the names of older versions still read:
+/// `session` (this tab) and `remembered` (this device).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyStorage {
-    /// Only for this tab's session: gone when the tab closes.
+    /// Only in the page's memory: gone on reload, so the studio asks for the key again.
     #[default]
-    Session,
-    /// On this device until removed (unencrypted).
-    Remembered,
+    Memory,
+    /// This tab's `sessionStorage`: survives a reload, gone when the tab closes.
+    #[serde(alias = "session")]
+    Tab,
+    /// This device's `localStorage`, unencrypted, until removed.
+    #[serde(alias = "remembered")]
+    Device,
+    /// This device's `localStorage`, encrypted with a passphrase (see [`crate::sealed`]).
+    Encrypted,
+}
+
+impl KeyStorage {
+    /// Every choice, in the order the settings offer them.
+    pub const ALL: [KeyStorage; 4] = [
+        KeyStorage::Memory,
+        KeyStorage::Tab,
+        KeyStorage::Device,
+        KeyStorage::Encrypted,
+    ];
+
+    /// The name it is saved under.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyStorage::Memory => "memory",
+            KeyStorage::Tab => "tab",
+            KeyStorage::Device => "device",
+            KeyStorage::Encrypted => "encrypted",
+        }
+    }
+
+    /// A saved name, including those of older versions; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<KeyStorage> {
+        Some(match name {
+            "memory" => KeyStorage::Memory,
+            "tab" | "session" => KeyStorage::Tab,
+            "device" | "remembered" => KeyStorage::Device,
+            "encrypted" => KeyStorage::Encrypted,
+            _ => return None,
+        })
+    }
+
+    /// What the settings call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyStorage::Memory => "In memory only (asked again after a reload)",
+            KeyStorage::Tab => "This tab (until it closes)",
+            KeyStorage::Device => "This device (unencrypted)",
+            KeyStorage::Encrypted => "This device, encrypted with a passphrase",
+        }
+    }
 }
 
 /// A snapshot of the connection settings, taken when a request is sent.
@@ -232,7 +283,7 @@ impl Default for Profile {
             azure_api_version: AZURE_DEFAULT_API_VERSION.to_owned(),
             organization: String::new(),
             project: String::new(),
-            key_storage: KeyStorage::Session,
+            key_storage: KeyStorage::Memory,
             default_model: None,
         }
     }
@@ -252,6 +303,12 @@ impl Profile {
             Secret::ApiKey => format!("easel.api-key.{}", self.id),
             Secret::RelayToken => format!("easel.relay-token.{}", self.id),
         }
+    }
+
+    /// The `localStorage` key of this profile's encrypted secrets ([`KeyStorage::Encrypted`]):
+    /// one record holds both, so one passphrase (one key derivation) unlocks them.
+    pub fn sealed_slot(&self) -> String {
+        format!("easel.sealed-keys.{}", self.id)
     }
 
     /// The backend this profile describes, with its secrets and the page's origin (the default
@@ -326,10 +383,11 @@ impl Profiles {
                 .unwrap_or_else(|| OPENAI_BASE_URL.to_owned()),
             organization: old.organization.clone(),
             project: old.project.clone(),
+            // What the old checkbox meant: this device, or this tab's session.
             key_storage: if old.remember_key {
-                KeyStorage::Remembered
+                KeyStorage::Device
             } else {
-                KeyStorage::Session
+                KeyStorage::Tab
             },
             ..Profile::default()
         };
@@ -559,13 +617,7 @@ impl Profiles {
                 ("azure_api_version", Some(&p.azure_api_version)),
                 ("organization", Some(&p.organization)),
                 ("project", Some(&p.project)),
-                (
-                    "key_storage",
-                    Some(match p.key_storage {
-                        KeyStorage::Session => "session",
-                        KeyStorage::Remembered => "remembered",
-                    }),
-                ),
+                ("key_storage", Some(p.key_storage.name())),
                 ("default_model", p.default_model.as_deref()),
             ];
             out.push_str("[profile]\n");
@@ -632,13 +684,8 @@ impl Profiles {
                 "azure_api_version" => p.azure_api_version = value,
                 "organization" => p.organization = value,
                 "project" => p.project = value,
-                "key_storage" => {
-                    p.key_storage = if value == "remembered" {
-                        KeyStorage::Remembered
-                    } else {
-                        KeyStorage::Session
-                    }
-                }
+                // An unknown name keeps nothing on the device: memory only.
+                "key_storage" => p.key_storage = KeyStorage::from_name(&value).unwrap_or_default(),
                 "default_model" => p.default_model = Some(value),
                 _ => {}
             }
@@ -843,7 +890,7 @@ mod tests {
         assert_eq!(first.mode, Mode::Direct);
         assert_eq!(first.base_url, "https://llm.example.com/v1");
         assert_eq!(first.organization, "org-9");
-        assert_eq!(first.key_storage, KeyStorage::Remembered);
+        assert_eq!(first.key_storage, KeyStorage::Device);
         assert_eq!(first.auth, AuthStyle::Bearer);
         let backend = first.backend("http://page", "sk-old", "");
         assert_eq!(
@@ -864,7 +911,7 @@ mod tests {
             backend.endpoint("images/generations"),
             "https://relay.example/v1/images/generations"
         );
-        assert_eq!(relay.active().key_storage, KeyStorage::Session);
+        assert_eq!(relay.active().key_storage, KeyStorage::Tab);
         let page = Profiles::from_legacy(&LegacySettings::default());
         assert_eq!(
             page.active().backend("http://page", "", "").relay_url,
@@ -933,7 +980,7 @@ mod tests {
             azure_api_version: "2025-01-01".into(),
             organization: "org".into(),
             project: "proj".into(),
-            key_storage: KeyStorage::Remembered,
+            key_storage: KeyStorage::Device,
             default_model: Some("gpt-image-2".into()),
         });
         profiles.list.push(Profile {
@@ -971,6 +1018,60 @@ mod tests {
             None,
             "truncated"
         );
+    }
+
+    /// Older versions saved `session` (this tab) and `remembered` (this device); both still
+    /// mean what they meant, in serde and in the saved profiles.
+    #[test]
+    fn key_storage_reads_the_names_older_versions_saved() {
+        for (json, storage) in [
+            (r#""session""#, KeyStorage::Tab),
+            (r#""remembered""#, KeyStorage::Device),
+            (r#""memory""#, KeyStorage::Memory),
+            (r#""tab""#, KeyStorage::Tab),
+            (r#""device""#, KeyStorage::Device),
+            (r#""encrypted""#, KeyStorage::Encrypted),
+        ] {
+            let read: KeyStorage = serde_json::from_str(json).unwrap();
+            assert_eq!(read, storage, "{json}");
+        }
+        assert!(serde_json::from_str::<KeyStorage>(r#""cloud""#).is_err());
+        for storage in KeyStorage::ALL {
+            let json = serde_json::to_string(&storage).unwrap();
+            assert_eq!(json, format!("\"{}\"", storage.name()));
+            assert_eq!(serde_json::from_str::<KeyStorage>(&json).unwrap(), storage);
+            assert_eq!(KeyStorage::from_name(storage.name()), Some(storage));
+        }
+        assert_eq!(KeyStorage::default(), KeyStorage::Memory);
+        assert_eq!(Profile::default().key_storage, KeyStorage::Memory);
+
+        // Profiles exactly as the previous version wrote them.
+        let old = "easel-profiles 1\nactive=p1\n\
+                   [profile]\nid=default\nname=This relay\nmode=relay\nkey_storage=session\n\
+                   [profile]\nid=p1\nname=OpenAI (my key)\nmode=direct\nkey_storage=remembered\n\
+                   [profile]\nid=p2\nname=Future\nkey_storage=quantum\n";
+        let profiles = Profiles::from_text(old).unwrap();
+        let kept: Vec<KeyStorage> = profiles.list.iter().map(|p| p.key_storage).collect();
+        assert_eq!(
+            kept,
+            [KeyStorage::Tab, KeyStorage::Device, KeyStorage::Memory],
+            "an unknown name keeps nothing on the device"
+        );
+        // Every choice survives a save and a load.
+        let mut all = Profiles::default();
+        all.list = KeyStorage::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &key_storage)| Profile {
+                id: format!("p{i}"),
+                key_storage,
+                ..Profile::default()
+            })
+            .collect();
+        all.active = "p3".into();
+        assert_eq!(Profiles::from_text(&all.to_text()), Some(all.clone()));
+        assert!(all.to_text().contains("key_storage=encrypted\n"));
+        assert_eq!(all.list[3].sealed_slot(), "easel.sealed-keys.p3");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod markup;
 pub mod png_text;
 pub mod pricing;
 pub mod retry;
+pub mod sealed;
 pub mod share;
 pub mod size;
 pub mod sse;

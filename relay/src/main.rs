@@ -16,6 +16,10 @@ use easel_relay::{
 };
 use tracing_subscriber::EnvFilter;
 
+// Small, short-lived allocations per request (header maps, bodies): see relay/Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRETS_HELP: &str = "\
 Secrets come only from the environment or files, never from flags (flags show in process lists):
   OPENAI_API_KEY            the upstream's API key (Azure: AZURE_OPENAI_API_KEY is read first);

@@ -132,7 +132,12 @@ pub fn PromptForm() -> impl IntoView {
             None => validate_free_form(&request),
         };
         let request_problem = problems.into_iter().next().map(|p| p.message);
-        request_problem.or_else(|| settings.backend().problem().map(str::to_owned))
+        request_problem
+            .or_else(|| {
+                let locked = settings.locked.get();
+                locked.then(|| "Unlock your saved key (above) to generate.".to_owned())
+            })
+            .or_else(|| settings.backend().problem().map(str::to_owned))
     });
 
     let estimate = Memo::new(move |_| pricing::estimate(&request.get()));

@@ -2,7 +2,7 @@ use easel_core::backend::{AZURE_DEFAULT_API_VERSION, DEFAULT_KEY_HEADER};
 use easel_core::{AuthStyle, Mode, Profile, catalog, decimal};
 use leptos::prelude::*;
 
-use crate::components::ProfileSwitch;
+use crate::components::{KeyStorageChoice, ProfileSwitch};
 use crate::state::Settings;
 
 /// Where requests go, and with which key, as named profiles. Changes apply as they are typed.
@@ -79,7 +79,7 @@ pub fn SettingsPage() -> impl IntoView {
                     prop:value=move || settings.relay_token.get()
                     on:input:target=move |ev| settings.relay_token.set(ev.target().value()) />
                 <p class="hint">"Given by whoever runs the relay; sent only to the relay address above."</p>
-                <RememberSecret id="remember-token" />
+                <KeyStorageChoice />
             </Show>
 
             <Show when=is_direct>
@@ -124,9 +124,9 @@ pub fn SettingsPage() -> impl IntoView {
                     placeholder="sk-…"
                     prop:value=move || settings.api_key.get()
                     on:input:target=move |ev| settings.api_key.set(ev.target().value()) />
-                <p class="hint">"Sent only to the address above, in a header: never in a URL, a log or an export."</p>
+                <p class="hint">"Sent only to the address above, in a header: never in a URL, a share link, a log or an export."</p>
 
-                <RememberSecret id="remember-key" />
+                <KeyStorageChoice />
 
                 <details>
                     <summary>"OpenAI organization and project (optional)"</summary>
@@ -153,24 +153,6 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="problem" role="status">{move || settings.backend().problem()}</p>
             <p><a id="back-to-studio" class="button" href=crate::site::href("/")>"Back to the studio"</a></p>
         </main>
-    }
-}
-
-/// The choice to keep the key and the relay token across visits, with what that risks.
-#[component]
-fn RememberSecret(id: &'static str) -> impl IntoView {
-    let settings = expect_context::<Settings>();
-    view! {
-        <label class="choice">
-            <input type="checkbox" id=id
-                prop:checked=move || settings.remember_key.get()
-                on:change:target=move |ev| settings.remember_key.set(ev.target().checked()) />
-            <span>"Remember it on this device"</span>
-        </label>
-        <Show when=move || settings.remember_key.get()
-            fallback=|| view! { <p class="hint">"Kept for this tab only: closing it forgets the key."</p> }>
-            <p class="warning">"Stored unencrypted in this browser: anyone with access to this device or a malicious script on this page could read it."</p>
-        </Show>
     }
 }
 

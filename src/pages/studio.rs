@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::{JobCard, PromptForm, RelayBanner, SettingsDrop};
+use crate::components::{JobCard, KeyPrompt, PromptForm, RelayBanner, SettingsDrop};
 use crate::state::Jobs;
 
 /// Write a prompt, pick settings, see the images.
@@ -11,6 +11,7 @@ pub fn Studio() -> impl IntoView {
         <main class="studio">
             <SettingsDrop>
                 <RelayBanner />
+                <KeyPrompt />
                 <PromptForm />
                 <section class="jobs" aria-label="Generations" aria-live="polite">
                     <Show when=move || jobs.list.with(Vec::is_empty)>

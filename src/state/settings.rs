@@ -1,16 +1,20 @@
 //! Connection settings, as named profiles (see `easel_core::backend::Profile`): the signals
 //! below are the profile in use, as edited; the list holds every profile. Profiles are saved in
 //! `localStorage` without their secrets; each profile's API key and relay token are kept apart,
-//! in this tab's session or on this device as the profile chooses.
+//! where the profile chooses (`KeyStorage`): in this page's memory only, in this tab's
+//! `sessionStorage`, in `localStorage`, or in `localStorage` encrypted with a passphrase
+//! (`storage::vault`). Changing the choice moves the secrets and clears the old place.
 //!
 //! Settings saved before profiles existed (`easel.settings`, `easel.api-key`) become the first
 //! profile on the first load, secrets included.
 
 use easel_core::backend::{LEGACY_API_KEY_SLOT, LEGACY_RELAY_TOKEN_SLOT, LegacySettings, Secret};
+use easel_core::sealed::SealedSecrets;
 use easel_core::{AuthStyle, Backend, Deployment, KeyStorage, Mode, Profile, Profiles};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::storage::vault::{self, Sealer, VaultError};
 use crate::storage::{self, Area};
 
 /// Settings that are not per profile (and, before profiles, all of them).
@@ -43,8 +47,22 @@ pub struct Settings {
     pub api_key: RwSignal<String>,
     pub organization: RwSignal<String>,
     pub project: RwSignal<String>,
-    /// Keep this profile's secrets on this device rather than for this tab's session.
-    pub remember_key: RwSignal<bool>,
+    /// Where this profile's secrets are kept.
+    pub key_storage: RwSignal<KeyStorage>,
+    /// The profile keeps its secrets encrypted, and they are not unlocked yet in this page:
+    /// the studio and the settings ask for the passphrase.
+    pub locked: RwSignal<bool>,
+    /// The profile's secrets are saved encrypted, with a passphrase given in this page (so
+    /// later edits are encrypted too). Encrypted but not sealed: no passphrase chosen yet, the
+    /// secrets are in memory only.
+    pub sealed: RwSignal<bool>,
+    /// Secrets kept in the page's memory (memory-only profiles, unlocked encrypted ones), by
+    /// slot. Part of this state, so they go with it (a reload).
+    memory: StoredValue<Vec<(String, String)>>,
+    /// Keys derived from passphrases in this page, by profile id, with what they last sealed.
+    sealers: StoredValue<Vec<(String, Sealer, SealedSecrets)>, LocalStorage>,
+    /// Counts encryptions, so a slower earlier one never overwrites a later record.
+    seal_runs: StoredValue<u32>,
     /// The model the studio switches to with this profile; empty: keep the current one.
     pub default_model: RwSignal<String>,
     pub daily_budget: RwSignal<Option<f64>>,
@@ -71,7 +89,12 @@ impl Settings {
             api_key: RwSignal::new(String::new()),
             organization: RwSignal::new(String::new()),
             project: RwSignal::new(String::new()),
-            remember_key: RwSignal::new(false),
+            key_storage: RwSignal::new(KeyStorage::Memory),
+            locked: RwSignal::new(false),
+            sealed: RwSignal::new(false),
+            memory: StoredValue::new(Vec::new()),
+            sealers: StoredValue::new_local(Vec::new()),
+            seal_runs: StoredValue::new(0),
             default_model: RwSignal::new(String::new()),
             daily_budget: RwSignal::new(stored.daily_budget),
         };
@@ -104,11 +127,7 @@ impl Settings {
             azure_api_version: self.azure_api_version.get(),
             organization: self.organization.get(),
             project: self.project.get(),
-            key_storage: if self.remember_key.get() {
-                KeyStorage::Remembered
-            } else {
-                KeyStorage::Session
-            },
+            key_storage: self.key_storage.get(),
             default_model: Some(self.default_model.get()).filter(|m| !m.trim().is_empty()),
         }
     }
@@ -148,31 +167,200 @@ impl Settings {
             .set(profile.azure_api_version.clone());
         self.organization.set(profile.organization.clone());
         self.project.set(profile.project.clone());
-        self.remember_key
-            .set(profile.key_storage == KeyStorage::Remembered);
+        self.key_storage.set(profile.key_storage);
         self.default_model
             .set(profile.default_model.clone().unwrap_or_default());
-        self.api_key.set(load_secret(profile, Secret::ApiKey));
+        self.api_key.set(self.load_secret(profile, Secret::ApiKey));
         self.relay_token
-            .set(load_secret(profile, Secret::RelayToken));
+            .set(self.load_secret(profile, Secret::RelayToken));
+        let sealed = self.sealer(&profile.id).is_some();
+        self.sealed.set(sealed);
+        self.locked.set(
+            profile.key_storage == KeyStorage::Encrypted
+                && !sealed
+                && storage::load_text_in(Area::Device, &profile.sealed_slot()).is_some(),
+        );
     }
 
-    /// Writes the active profile's secrets where it keeps them, and nowhere else.
+    fn load_secret(&self, profile: &Profile, secret: Secret) -> String {
+        let slot = profile.secret_slot(secret);
+        match place_of(profile.key_storage) {
+            Some(area) => storage::load_text_in(area, &slot),
+            None => self.memory.with_value(|kept| {
+                kept.iter()
+                    .find(|(s, _)| *s == slot)
+                    .map(|(_, v)| v.clone())
+            }),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Writes the active profile's secrets where it keeps them, and clears every other place.
     fn save_secrets(&self, profile: &Profile) {
         let (api_key, relay_token) = (self.api_key.get(), self.relay_token.get());
-        let (keep, drop) = match profile.key_storage {
-            KeyStorage::Remembered => (Area::Device, Area::Session),
-            KeyStorage::Session => (Area::Session, Area::Device),
-        };
-        for (secret, value) in [(Secret::ApiKey, api_key), (Secret::RelayToken, relay_token)] {
+        let keep = place_of(profile.key_storage);
+        for (secret, value) in [
+            (Secret::ApiKey, api_key.clone()),
+            (Secret::RelayToken, relay_token.clone()),
+        ] {
             let slot = profile.secret_slot(secret);
-            storage::remove_in(drop, &slot);
-            if value.is_empty() {
-                storage::remove_in(keep, &slot);
-            } else {
-                storage::save_text_in(keep, &slot, &value);
+            for area in [Area::Session, Area::Device] {
+                if Some(area) == keep && !value.is_empty() {
+                    storage::save_text_in(area, &slot, &value);
+                } else {
+                    storage::remove_in(area, &slot);
+                }
             }
+            self.memory.update_value(|kept| {
+                kept.retain(|(s, _)| *s != slot);
+                if keep.is_none() && !value.is_empty() {
+                    kept.push((slot, value));
+                }
+            });
         }
+        if profile.key_storage != KeyStorage::Encrypted {
+            // A locked record is never dropped unread (the settings refuse the switch).
+            if !self.locked.get_untracked() {
+                self.drop_sealed(&profile.id, &profile.sealed_slot());
+            }
+            return;
+        }
+        let secrets = SealedSecrets {
+            api_key,
+            relay_token,
+        };
+        if let Some((sealer, last)) = self.sealer(&profile.id)
+            && last != secrets
+        {
+            self.reseal(profile, sealer, secrets);
+        }
+    }
+
+    fn sealer(&self, id: &str) -> Option<(Sealer, SealedSecrets)> {
+        self.sealers.with_value(|all| {
+            all.iter()
+                .find(|(i, ..)| i == id)
+                .map(|(_, s, last)| (s.clone(), last.clone()))
+        })
+    }
+
+    fn keep_sealer(&self, id: &str, sealer: Sealer, secrets: SealedSecrets) {
+        self.sealers.update_value(|all| {
+            all.retain(|(i, ..)| i != id);
+            all.push((id.to_owned(), sealer, secrets));
+        });
+    }
+
+    fn drop_sealed(&self, id: &str, slot: &str) {
+        self.sealers
+            .update_value(|all| all.retain(|(i, ..)| i != id));
+        storage::remove_in(Area::Device, slot);
+        if self.active.get_untracked() == id {
+            self.sealed.set(false);
+        }
+    }
+
+    /// Encrypts changed secrets with the key already derived (a new IV; no passphrase).
+    fn reseal(&self, profile: &Profile, sealer: Sealer, secrets: SealedSecrets) {
+        let settings = *self;
+        let (id, slot) = (profile.id.clone(), profile.sealed_slot());
+        let run = self.seal_runs.get_value().wrapping_add(1);
+        self.seal_runs.set_value(run);
+        leptos::task::spawn_local(async move {
+            let sealed = vault::seal(Some(sealer), String::new(), secrets.clone()).await;
+            // `try_`: the state may be gone by now (a test's remount), then nothing is written.
+            let current = settings.seal_runs.try_get_value() == Some(run)
+                && settings.sealer(&id).is_some()
+                && settings.profiles.with_untracked(|list| {
+                    list.iter()
+                        .any(|p| p.id == id && p.key_storage == KeyStorage::Encrypted)
+                });
+            match sealed {
+                Ok((sealer, record)) if current => {
+                    storage::save_text_in(Area::Device, &slot, &record);
+                    settings.keep_sealer(&id, sealer, secrets);
+                }
+                Ok(_) => {}
+                Err(e) => leptos::logging::warn!("the key could not be encrypted: {e}"),
+            }
+        });
+    }
+
+    /// Chooses where the profile in use keeps its secrets; they move there when the change is
+    /// saved. Refused while an encrypted record is locked: it would be lost unread.
+    pub fn choose_storage(&self, choice: KeyStorage) -> bool {
+        if self.locked.get_untracked() && choice != KeyStorage::Encrypted {
+            return false;
+        }
+        self.key_storage.set(choice);
+        true
+    }
+
+    /// Encrypts the profile's secrets with a new passphrase and saves the record on this
+    /// device.
+    pub async fn encrypt_with(&self, passphrase: String, again: String) -> Result<(), VaultError> {
+        if passphrase != again {
+            return Err(VaultError::Mismatch);
+        }
+        self.commit_now();
+        let profile = self.edited_untracked();
+        let secrets = SealedSecrets {
+            api_key: self.api_key.get_untracked(),
+            relay_token: self.relay_token.get_untracked(),
+        };
+        let (sealer, record) = vault::seal(None, passphrase, secrets.clone()).await?;
+        if self.active.get_untracked() != profile.id
+            || self.key_storage.get_untracked() != KeyStorage::Encrypted
+        {
+            return Ok(());
+        }
+        storage::save_text_in(Area::Device, &profile.sealed_slot(), &record);
+        self.keep_sealer(&profile.id, sealer, secrets);
+        self.sealed.set(true);
+        // Edits typed while the key was derived are encrypted now.
+        self.commit_now();
+        Ok(())
+    }
+
+    /// Opens the profile's encrypted record with its passphrase. A wrong one changes nothing.
+    pub async fn unlock(&self, passphrase: String) -> Result<(), VaultError> {
+        let profile = self.edited_untracked();
+        let Some(record) = storage::load_text_in(Area::Device, &profile.sealed_slot()) else {
+            self.locked.set(false);
+            return Ok(());
+        };
+        let opened = vault::open(record, passphrase).await?;
+        self.keep_sealer(&profile.id, opened.sealer, opened.secrets.clone());
+        for (secret, value) in [
+            (Secret::ApiKey, &opened.secrets.api_key),
+            (Secret::RelayToken, &opened.secrets.relay_token),
+        ] {
+            let slot = profile.secret_slot(secret);
+            self.memory.update_value(|kept| {
+                kept.retain(|(s, _)| *s != slot);
+                kept.push((slot, value.clone()));
+            });
+        }
+        if self.active.get_untracked() == profile.id {
+            self.locked.set(false);
+            self.sealed.set(true);
+            self.api_key.set(opened.secrets.api_key);
+            self.relay_token.set(opened.secrets.relay_token);
+        }
+        Ok(())
+    }
+
+    /// Removes the profile's encrypted record from this device, and its secrets from the page.
+    pub fn forget_sealed(&self) {
+        let profile = self.edited_untracked();
+        self.locked.set(false);
+        self.drop_sealed(&profile.id, &profile.sealed_slot());
+        self.api_key.set(String::new());
+        self.relay_token.set(String::new());
+    }
+
+    fn edited_untracked(&self) -> Profile {
+        untrack(|| self.edited())
     }
 
     fn persist(&self) {
@@ -251,10 +439,16 @@ impl Settings {
             return;
         }
         for secret in [Secret::ApiKey, Secret::RelayToken] {
+            let slot = gone.secret_slot(secret);
             for place in [Area::Session, Area::Device] {
-                storage::remove_in(place, &gone.secret_slot(secret));
+                storage::remove_in(place, &slot);
             }
+            self.memory
+                .update_value(|kept| kept.retain(|(s, _)| *s != slot));
         }
+        self.sealers
+            .update_value(|all| all.retain(|(i, ..)| *i != gone.id));
+        storage::remove_in(Area::Device, &gone.sealed_slot());
         let next = profiles.active().clone();
         self.profiles.set(profiles.list);
         if self.active.get_untracked() == id {
@@ -306,12 +500,14 @@ fn load_profiles() -> Profiles {
     profiles
 }
 
-fn load_secret(profile: &Profile, secret: Secret) -> String {
-    let place = match profile.key_storage {
-        KeyStorage::Remembered => Area::Device,
-        KeyStorage::Session => Area::Session,
-    };
-    storage::load_text_in(place, &profile.secret_slot(secret)).unwrap_or_default()
+/// Where a choice keeps secrets in plain text; `None`: the page's memory (an encrypted
+/// profile's record is kept apart, under its sealed slot).
+fn place_of(choice: KeyStorage) -> Option<Area> {
+    match choice {
+        KeyStorage::Tab => Some(Area::Session),
+        KeyStorage::Device => Some(Area::Device),
+        KeyStorage::Memory | KeyStorage::Encrypted => None,
+    }
 }
 
 /// `http://127.0.0.1:8080` when served by a relay: the default relay address.

@@ -7,6 +7,7 @@ pub mod download;
 mod gallery_db;
 mod object_url;
 mod preferences;
+pub mod vault;
 
 pub use archive::{ArchiveError, ExportFormat, ImportReport, export_zip, import_zip};
 pub use browser::Thumbnail;

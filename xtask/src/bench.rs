@@ -2,8 +2,9 @@
 //! through nginx `proxy_pass` (upstream keepalive), at concurrency 1, 64 and 256; plus the
 //! first-event delay of a streamed request. Results go to `bench/results/` as Markdown + JSON.
 //!
-//! The relay and the load generator (relay/examples/bench.rs) are built optimised for speed
-//! into `target/bench`, because the workspace's release profile is tuned for wasm size.
+//! The relay and the load generator (relay/examples/bench.rs) are built with the `relay`
+//! profile (opt-level 3, fat LTO, as deployed) into `target/bench`, because the workspace's
+//! release profile is tuned for wasm size.
 //!
 //! `cargo xtask bench gallery`: the release app's gallery with 1,000 images in headless
 //! Chromium (first row of thumbnails, heap against an empty gallery, scroll frame times). The
@@ -84,7 +85,8 @@ fn relay() -> Result {
         proc::cargo()
             .args([
                 "build",
-                "--release",
+                "--profile",
+                "relay",
                 "-p",
                 "easel-relay",
                 "--bin",
@@ -92,14 +94,10 @@ fn relay() -> Result {
                 "--example",
                 "bench",
             ])
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
-            .env("CARGO_PROFILE_RELEASE_LTO", "false")
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-            .env("CARGO_PROFILE_RELEASE_PANIC", "unwind"),
+            .env("CARGO_TARGET_DIR", &target_dir),
     )?;
-    let relay_bin = target_dir.join("release/easel-relay");
-    let tool = target_dir.join("release/examples/bench");
+    let relay_bin = target_dir.join("relay/easel-relay");
+    let tool = target_dir.join("relay/examples/bench");
 
     let upstream_port = free_port(0, None)?;
     let relay_port = free_port(0, Some(upstream_port))?;
@@ -223,7 +221,7 @@ fn write_results(
         "# Relay benchmark, {stamp}\n\n\
          `cargo xtask bench relay` on {cores} cores; each run {seconds} s of keep-alive POSTs of a \
          generation request to one local upstream answering a small JSON body. Load generator, \
-         upstream, relay and nginx share the machine. Relay: release build (opt-level 3), \
+         upstream, relay and nginx share the machine. Relay: `relay` profile (opt-level 3, fat LTO, mimalloc), \
          per-request logs off; nginx ({nginx_version}): `proxy_pass` with `keepalive 256`, \
          `access_log off`, `proxy_buffering off`.\n\n\
          | target | concurrency | requests/s | p50 µs | p99 µs | errors |\n|---|---:|---:|---:|---:|---:|\n"
