@@ -342,15 +342,9 @@ fn mount_gallery_page(
     (root, handle, shared.get().expect("the gallery view"))
 }
 
-/// Runs index.html's inline prelude, as the page does before the app's code arrives.
+/// Runs the page's prelude (public/prelude.js), as the page does before the app's code arrives.
 fn run_prelude() {
-    let page = include_str!("../index.html");
-    let start = page
-        .find("<script>")
-        .expect("index.html has an inline script")
-        + "<script>".len();
-    let end = start + page[start..].find("</script>").unwrap();
-    js_sys::eval(&page[start..end]).expect("the prelude runs");
+    js_sys::eval(include_str!("../public/prelude.js")).expect("the prelude runs");
 }
 
 /// What the prelude left for the app: `{db, items}` or null.

@@ -31,9 +31,10 @@ pub struct Browser {
     session_id: String,
     downloads: TempDir,
     console: Mutex<Vec<String>>,
+    network: Mutex<Vec<Value>>,
     // Dropped after the browser is gone (fields drop after `Drop::drop`); None when the
     // caller owns the profile (`start_with_profile`).
-    _profile: Option<TempDir>,
+    profile: Option<TempDir>,
     _driver_log: TempDir,
 }
 
@@ -54,17 +55,24 @@ impl Browser {
     /// and downloads directory).
     pub async fn start() -> Browser {
         let profile = TempDir::new().expect("temp dir for the Chromium profile");
-        Browser::launch(profile.path().to_path_buf(), Some(profile)).await
+        Browser::launch(profile.path().to_path_buf(), Some(profile), false).await
+    }
+
+    /// As [`Browser::start`], with Chromium's network events recorded (its performance log):
+    /// every request it sends, to any address, for [`Browser::network_log`].
+    pub async fn start_recording_network() -> Browser {
+        let profile = TempDir::new().expect("temp dir for the Chromium profile");
+        Browser::launch(profile.path().to_path_buf(), Some(profile), true).await
     }
 
     /// As [`Browser::start`], with the Chromium profile (user data dir) at `profile`, which
     /// outlives the session: what one session stored (IndexedDB, HTTP cache) the next finds.
     /// Only one session at a time can use a profile; close the previous one first.
     pub async fn start_with_profile(profile: &Path) -> Browser {
-        Browser::launch(profile.to_path_buf(), None).await
+        Browser::launch(profile.to_path_buf(), None, false).await
     }
 
-    async fn launch(profile_dir: PathBuf, profile: Option<TempDir>) -> Browser {
+    async fn launch(profile_dir: PathBuf, profile: Option<TempDir>, network: bool) -> Browser {
         let port = free_port();
         let driver_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let driver_log = TempDir::new().expect("temp dir for chromedriver log");
@@ -97,12 +105,13 @@ impl Browser {
             session_id: String::new(),
             downloads,
             console: Mutex::new(Vec::new()),
-            _profile: profile,
+            network: Mutex::new(Vec::new()),
+            profile,
             _driver_log: driver_log,
         };
         browser.wait_for_driver(&log_file);
 
-        let capabilities = capabilities(&profile_dir, browser.downloads.path());
+        let capabilities = capabilities(&profile_dir, browser.downloads.path(), network);
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&format!("http://{driver_addr}"))
@@ -410,6 +419,12 @@ impl Browser {
         path
     }
 
+    /// The Chromium profile (user data dir) this session writes, when the session owns it
+    /// ([`Browser::start`]): what the browser keeps on disk.
+    pub fn profile_dir(&self) -> Option<&Path> {
+        self.profile.as_ref().map(TempDir::path)
+    }
+
     /// Where this browser saves downloads (empty at start).
     pub fn downloads_dir(&self) -> &Path {
         self.downloads.path()
@@ -472,6 +487,30 @@ impl Browser {
             }
         }
         console.clone()
+    }
+
+    /// Chromium's network events so far (`{"method": "Network.requestWillBeSent", "params":
+    /// …}`), accumulated across calls; empty unless started with
+    /// [`Browser::start_recording_network`].
+    pub async fn network_log(&self) -> Vec<Value> {
+        let path = format!("/session/{}/se/log", self.session_id);
+        let body = json!({ "type": "performance" }).to_string();
+        let response = http::request(self.driver_addr, "POST", &path, Some(&body), WAIT);
+        let mut network = self.network.lock().expect("network buffer");
+        if let Some(response) = response
+            && let Ok(json) = serde_json::from_str::<Value>(&response.body)
+            && let Some(entries) = json["value"].as_array()
+        {
+            for entry in entries {
+                // Each message is itself JSON: `{"message": {"method", "params"}, "webview"}`.
+                if let Some(text) = entry["message"].as_str()
+                    && let Ok(message) = serde_json::from_str::<Value>(text)
+                {
+                    network.push(message["message"].clone());
+                }
+            }
+        }
+        network.clone()
     }
 
     /// Console messages at SEVERE level (uncaught errors, failed loads).
@@ -546,7 +585,7 @@ impl Drop for Browser {
     }
 }
 
-fn capabilities(profile: &Path, downloads: &Path) -> serde_json::Map<String, Value> {
+fn capabilities(profile: &Path, downloads: &Path, network: bool) -> serde_json::Map<String, Value> {
     let args = vec![
         "--headless=new".to_string(),
         // Needed as root (CI) and harmless otherwise.
@@ -574,10 +613,15 @@ fn capabilities(profile: &Path, downloads: &Path) -> serde_json::Map<String, Val
     if let Some(binary) = std::env::var_os("CHROME") {
         options["binary"] = json!(binary.to_string_lossy());
     }
+    let mut logging = json!({ "browser": "ALL" });
+    if network {
+        logging["performance"] = json!("ALL");
+        options["perfLoggingPrefs"] = json!({ "enableNetwork": true, "enablePage": false });
+    }
     let caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": options,
-        "goog:loggingPrefs": { "browser": "ALL" },
+        "goog:loggingPrefs": logging,
     });
     match caps {
         Value::Object(map) => map,

@@ -7,12 +7,14 @@ pub mod bundle;
 pub mod http;
 pub mod relay;
 pub mod static_host;
+pub mod tap;
 
 use std::path::{Path, PathBuf};
 
 pub use browser::Browser;
 pub use relay::Relay;
 pub use static_host::StaticHost;
+pub use tap::Tap;
 
 /// The workspace root (this crate sits one level below it).
 pub fn workspace_root() -> PathBuf {

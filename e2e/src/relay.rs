@@ -33,6 +33,12 @@ impl Relay {
     /// 300 ms latency; `extra_args` are appended and replace any default flag they repeat
     /// (`&["--latency-ms", "5000"]`). Waits for its ready line to learn the URL.
     pub fn start(dist: &Path, extra_args: &[&str]) -> Relay {
+        Relay::start_with_env(dist, extra_args, &[])
+    }
+
+    /// As [`Relay::start`], with these environment variables set for the relay
+    /// (`[("RUST_LOG", "debug")]`).
+    pub fn start_with_env(dist: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Relay {
         let bin = relay_bin();
         assert!(
             bin.is_file(),
@@ -61,6 +67,7 @@ impl Relay {
             }
         }
         cmd.args(extra_args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -26,11 +26,16 @@ impl StaticHost {
         listener
     }
 
-    /// Serves `dir` under `prefix` (`/easel/`) on `listener`.
+    /// Serves `dir` under `prefix` (`/easel/`, or `/` for a site at the host's root) on
+    /// `listener`.
     pub fn serve(listener: TcpListener, dir: &Path, prefix: &str) -> StaticHost {
         let addr = listener.local_addr().expect("listener address");
         let site = ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("404.html")));
-        let router = Router::new().nest_service(prefix.trim_end_matches('/'), site);
+        // axum refuses to nest at the root: there the site is the fallback for every path.
+        let router = match prefix.trim_end_matches('/') {
+            "" => Router::new().fallback_service(site),
+            nested => Router::new().nest_service(nested, site),
+        };
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -46,6 +51,11 @@ impl StaticHost {
             prefix: prefix.to_owned(),
             _thread: thread,
         }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -39,6 +39,16 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// Longest silence allowed between two chunks of an upstream stream.
     pub stream_idle_timeout: Duration,
+    /// How long a client may take to send a request head, counted from its connection's start
+    /// or from the end of its previous answer (so also how long a keep-alive connection may
+    /// sit idle); then the connection is closed. Zero: no limit.
+    pub header_read_timeout: Duration,
+    /// How long a request body may take to arrive after its head; a late one is answered 408.
+    /// Zero: no limit.
+    pub body_timeout: Duration,
+    /// How long a write to a client may make no progress (the client stopped reading) before
+    /// the connection is closed. Zero: no limit.
+    pub write_timeout: Duration,
     /// Write prompts to the log (off by default: they are the users' words).
     pub log_prompts: bool,
     /// How long the offline generator pretends to work, so placeholders can be seen.
@@ -71,6 +81,9 @@ impl Default for Config {
             multipart_body_limit: 64 * 1024 * 1024,
             upstream_timeout: Duration::from_secs(300),
             stream_idle_timeout: Duration::from_secs(120),
+            header_read_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(120),
+            write_timeout: Duration::from_secs(60),
             log_prompts: false,
             generator_latency: Duration::ZERO,
             test_mode: false,

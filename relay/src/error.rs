@@ -21,6 +21,8 @@ pub enum AppError {
     },
     /// The request body is larger than the relay accepts.
     PayloadTooLarge,
+    /// The request body did not arrive within the body timeout.
+    RequestTimeout,
     /// The body is neither of the content types this endpoint takes.
     UnsupportedMediaType {
         expected: &'static str,
@@ -76,6 +78,7 @@ impl AppError {
             }
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -125,6 +128,12 @@ impl AppError {
                 INVALID,
                 None,
                 Some("request_too_large"),
+            ),
+            AppError::RequestTimeout => ErrorEnvelope::new(
+                "The request body did not arrive in time.",
+                INVALID,
+                None,
+                Some("request_timeout"),
             ),
             AppError::UnsupportedMediaType { expected } => ErrorEnvelope::new(
                 format!("Unsupported content type: this endpoint takes {expected}."),

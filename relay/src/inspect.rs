@@ -156,15 +156,7 @@ pub async fn read(
     {
         return Err(AppError::PayloadTooLarge);
     }
-    let body = body::to_bytes(body, limit).await.map_err(|error| {
-        let too_large = std::error::Error::source(&error)
-            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            AppError::PayloadTooLarge
-        } else {
-            bad_body("The request body could not be read.")
-        }
-    })?;
+    let body = body::to_bytes(body, limit).await.map_err(body_error)?;
     // Only the generator reads the request again; a forwarded one is checked and sent as is.
     let generator = matches!(config.upstream, Upstream::Offline);
     let form = if multipart {
@@ -637,6 +629,19 @@ fn invalid_type(name: &str, expected: &str) -> AppError {
         message: format!("Invalid type for '{name}': expected {expected}."),
         param: Some(name.to_owned()),
         code: "invalid_type",
+    }
+}
+
+/// Why a request body could not be read: too large (413), too late (408), or cut off.
+pub(crate) fn body_error(error: axum::Error) -> AppError {
+    let too_large = std::error::Error::source(&error)
+        .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        AppError::PayloadTooLarge
+    } else if crate::connection::timed_out(&error) {
+        AppError::RequestTimeout
+    } else {
+        bad_body("The request body could not be read.")
     }
 }
 

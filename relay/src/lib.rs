@@ -5,7 +5,6 @@
 //! only reads the configuration.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,13 +12,13 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub mod config;
+mod connection;
 mod edge;
 mod error;
 mod guard;
@@ -40,6 +39,7 @@ pub use config::{
     AccessToken, ApiKey, Config, DEFAULT_UPSTREAM, Forward, RateLimit, ShareStore, Shares,
     Upstream, UpstreamKind,
 };
+pub use connection::Timeouts;
 pub use error::AppError;
 pub use mock::Fault;
 
@@ -75,7 +75,7 @@ impl std::ops::Deref for AppState {
 pub fn app(config: Config) -> Router {
     // Mounted as the one service of an outer router so that the edge wraps the routes once,
     // not each route.
-    Router::new().fallback_service(service(config).0)
+    Router::new().fallback_service(service(config).edge)
 }
 
 /// The same relay as `app`, without the outer router that only hands every request to it:
@@ -118,12 +118,26 @@ pub fn service(config: Config) -> Relay {
         .fallback_service(site);
     // Every request, whatever its route, passes the edge first (request id, log, origins, CORS,
     // security headers).
-    Relay(edge::Edge::new(state, routes))
+    Relay {
+        edge: edge::Edge::new(state, routes),
+        timeouts: Timeouts::of(&config),
+    }
 }
 
-/// The relay as a tower service (see `service`).
+/// The relay as a tower service (see `service`), with the client timeouts it is to be served
+/// with.
 #[derive(Clone)]
-pub struct Relay(edge::Edge);
+pub struct Relay {
+    edge: edge::Edge,
+    timeouts: Timeouts,
+}
+
+impl Relay {
+    /// The configuration's client timeouts, for `serve`.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+}
 
 impl tower::Service<Request> for Relay {
     type Response = Response;
@@ -135,19 +149,21 @@ impl tower::Service<Request> for Relay {
         &mut self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.edge.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        self.0.call(request)
+        self.edge.call(request)
     }
 }
 
 /// Runs the relay on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most `grace` (an image stream may run for minutes; a stop request should not).
+/// at most `grace` (an image stream may run for minutes; a stop request should not). Clients
+/// are held to `timeouts` (see connection.rs).
 pub async fn serve<S>(
     listener: TcpListener,
     app: S,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()>
@@ -167,21 +183,13 @@ where
         // An error means the sender is gone, which also means stop.
         let _ = stopping.wait_for(|stop| *stop).await;
     };
-    // Small answers and stream events go out at once rather than waiting on Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(
-        listener,
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-    )
-    .with_graceful_shutdown(stopped(stopping.clone()));
+    let server = connection::serve(listener, app, timeouts, stopped(stopping.clone()));
     let grace_over = async {
         stopped(stopping).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result,
+        () = server => Ok(()),
         () = grace_over => {
             tracing::warn!("open requests did not finish in time; stopping anyway");
             Ok(())

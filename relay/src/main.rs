@@ -117,6 +117,19 @@ struct Cli {
     /// Longest silence allowed in an upstream stream, in seconds.
     #[arg(long, env = "EASEL_STREAM_IDLE_SECS", default_value_t = 120)]
     stream_idle_secs: u64,
+    /// How long a client may take to send a request head, in seconds, counted from the
+    /// connection's start or the end of its previous answer (so also the keep-alive idle
+    /// time); 0: no limit.
+    #[arg(long, env = "EASEL_HEADER_TIMEOUT_SECS", default_value_t = 30)]
+    header_timeout_secs: u64,
+    /// How long a request body may take to arrive after its head, in seconds (late: 408);
+    /// raise it for large uploads over slow links; 0: no limit.
+    #[arg(long, env = "EASEL_BODY_TIMEOUT_SECS", default_value_t = 120)]
+    body_timeout_secs: u64,
+    /// How long a write to a client may make no progress, in seconds, before the connection
+    /// is closed (a client that stopped reading); 0: no limit.
+    #[arg(long, env = "EASEL_WRITE_TIMEOUT_SECS", default_value_t = 60)]
+    write_timeout_secs: u64,
     /// After Ctrl+C or SIGTERM, how long open requests may run on, in seconds.
     #[arg(long, env = "EASEL_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -391,6 +404,9 @@ fn configure(cli: Cli) -> Result<(Config, String), String> {
         multipart_body_limit: cli.multipart_limit_bytes,
         upstream_timeout: Duration::from_secs(cli.timeout_secs),
         stream_idle_timeout: Duration::from_secs(cli.stream_idle_secs),
+        header_read_timeout: Duration::from_secs(cli.header_timeout_secs),
+        body_timeout: Duration::from_secs(cli.body_timeout_secs),
+        write_timeout: Duration::from_secs(cli.write_timeout_secs),
         log_prompts: cli.log_prompts,
         generator_latency: Duration::from_millis(cli.latency_ms),
         test_mode: cli.test_mode,

@@ -3,8 +3,7 @@
 //! streaming untouched.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,26 +11,16 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest, Sha256};
 use tower::ServiceExt as _;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// Serves `dist` (or a note that the app is not built when there is none).
 pub(crate) fn router(dist: Option<&Path>) -> Router {
-    let policy = Arc::new(PagePolicy {
-        index: dist.map(|d| d.join("index.html")),
-        cached: Mutex::new(None),
-    });
     let Some(dist) = dist else {
         return Router::new()
             .fallback(|request: Request| async move { not_built(request.uri().path()) })
-            .layer(middleware::from_fn_with_state(
-                policy,
-                content_security_policy,
-            ));
+            .layer(middleware::from_fn(content_security_policy));
     };
     let index = Arc::new(dist.join("index.html"));
     let spa = axum::handler::Handler::with_state(spa_fallback, index);
@@ -42,93 +31,23 @@ pub(crate) fn router(dist: Option<&Path>) -> Router {
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
-        .layer(middleware::from_fn_with_state(
-            policy,
-            content_security_policy,
-        ))
+        .layer(middleware::from_fn(content_security_policy))
         .layer(CompressionLayer::new())
 }
 
-/// The Content-Security-Policy of the app's pages. Trunk's loader is an inline module script,
-/// so the policy names it by hash (read from the built `index.html`, recomputed when the file
-/// changes) rather than allowing inline scripts at all. `connect-src` stays open to any
-/// http(s) origin because the app may call an API the user chose (Direct mode); `blob:` lets
-/// the page read back its own images (blob URLs are bound to the page's origin);
-/// `base-uri 'self'` allows the page's own `<base href>` (Trunk's public URL, see
-/// `src/site.rs`) and no other.
-struct PagePolicy {
-    index: Option<PathBuf>,
-    cached: Mutex<Option<(SystemTime, HeaderValue)>>,
-}
+/// The Content-Security-Policy of the app's pages: the one `index.html` carries as a meta tag
+/// (for static hosts, which send no headers), plus `frame-ancestors`, which only a header can
+/// set. A test holds the two together. Scripts come from the page's origin only (the build moves
+/// Trunk's inline loader into a file, xtask/src/bundle.rs); `connect-src` stays open to any
+/// http(s) origin because the app may call an API the user chose (Direct mode); `blob:` lets the
+/// page read back its own images (blob URLs are bound to the page's origin); images are shown
+/// only from blobs made after sniffing, never from a remote URL.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+     connect-src 'self' blob: https: http:; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'none'";
 
-impl PagePolicy {
-    async fn header(&self) -> HeaderValue {
-        let Some(index) = &self.index else {
-            return policy_with(&[]);
-        };
-        let modified = tokio::fs::metadata(index)
-            .await
-            .and_then(|m| m.modified())
-            .ok();
-        let cached = self
-            .cached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let (Some(modified), Some((at, value))) = (modified, cached)
-            && modified == at
-        {
-            return value;
-        }
-        let html = tokio::fs::read_to_string(index).await.unwrap_or_default();
-        let value = policy_with(&inline_script_hashes(&html));
-        if let Some(modified) = modified {
-            *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((modified, value.clone()));
-        }
-        value
-    }
-}
-
-fn policy_with(script_hashes: &[String]) -> HeaderValue {
-    let hashes: String = script_hashes.iter().map(|h| format!(" '{h}'")).collect();
-    let policy = format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https: http:; \
-         connect-src 'self' blob: https: http:; object-src 'none'; base-uri 'self'; \
-         form-action 'self'; frame-ancestors 'none'"
-    );
-    HeaderValue::from_str(&policy).expect("the policy is plain ASCII")
-}
-
-/// `sha256-…` of each inline `<script>` (one without `src`), as CSP wants them.
-fn inline_script_hashes(html: &str) -> Vec<String> {
-    let mut hashes = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<script") {
-        rest = &rest[start..];
-        let Some(tag_end) = rest.find('>') else { break };
-        let tag = &rest[..tag_end];
-        let Some(close) = rest.find("</script>") else {
-            break;
-        };
-        if !tag.contains(" src=") && close > tag_end {
-            let content = &rest[tag_end + 1..close];
-            hashes.push(format!(
-                "sha256-{}",
-                STANDARD.encode(Sha256::digest(content.as_bytes()))
-            ));
-        }
-        rest = &rest[close + "</script>".len()..];
-    }
-    hashes
-}
-
-async fn content_security_policy(
-    State(policy): State<Arc<PagePolicy>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn content_security_policy(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let html = response
         .headers()
@@ -136,10 +55,10 @@ async fn content_security_policy(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if html {
-        let value = policy.header().await;
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
     }
     response
 }
@@ -215,13 +134,23 @@ fn is_hashed_asset(path: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The header and the app's meta tag must not drift apart: a browser applies both, so a
+    /// directive loosened in one alone changes nothing, and one tightened alone breaks the page.
     #[test]
-    fn hashes_only_inline_scripts() {
-        let html = "<script type=\"module\">import x;</script><script src=\"/a.js\"></script>";
-        let hashes = inline_script_hashes(html);
-        assert_eq!(hashes.len(), 1);
-        let expected = STANDARD.encode(Sha256::digest(b"import x;"));
-        assert_eq!(hashes[0], format!("sha256-{expected}"));
+    fn the_page_policy_is_the_apps_own_plus_frame_ancestors() {
+        let page = include_str!("../../index.html");
+        let tag = "<meta http-equiv=\"Content-Security-Policy\" content=\"";
+        let start = page.find(tag).expect("index.html carries its policy") + tag.len();
+        let meta = &page[start..start + page[start..].find('"').unwrap()];
+        let squeeze = |p: &str| p.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            squeeze(PAGE_POLICY),
+            format!("{}; frame-ancestors 'none'", squeeze(meta))
+        );
+        assert!(
+            !page.contains("<script>"),
+            "no inline scripts in index.html"
+        );
     }
 
     #[test]

@@ -128,7 +128,8 @@ fn run(
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
-        crate::serve(listener, app, shutdown, grace).await
+        let timeouts = app.timeouts();
+        crate::serve(listener, app, timeouts, shutdown, grace).await
     })
 }
 

@@ -40,7 +40,7 @@ const ITEMS: &str = "items";
 const IMAGES: &str = "images";
 const THUMBS: &str = "thumbs";
 const PENDING: &str = "pending";
-/// The index of `items` by creation time (the prelude in index.html reads through it too).
+/// The index of `items` by creation time (the page's prelude, public/prelude.js, reads through it too).
 const CREATED: &str = "created";
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -118,12 +118,12 @@ pub struct GalleryDb {
     /// A failure the next write reports instead of writing: lets tests and fault drills
     /// exercise the full-disk path for real, end to end.
     injected: Cell<Option<StorageError>>,
-    /// The item records index.html's prelude read before the app started: the first
+    /// The item records the page's prelude read before the app started: the first
     /// listing uses them instead of reading again.
     prefetched: RefCell<Option<Array>>,
 }
 
-/// The global where index.html's prelude leaves a promise of the gallery it opened early:
+/// The global where the page's prelude (public/prelude.js) leaves a promise of the gallery it opened early:
 /// `{db, items}` (items null when they could not be read), or null.
 const PRELUDE: &str = "easelGallery";
 /// The database the prelude opens: the app's own gallery (`state::GALLERY_DB`).
@@ -419,7 +419,7 @@ fn read_pending_upload(record: &JsValue) -> Option<(String, (Vec<String>, Upload
     Some((request_json, (parents, upload)))
 }
 
-/// Takes (once) what index.html's prelude opened and read, if it succeeded.
+/// Takes (once) what the page's prelude opened and read, if it succeeded.
 async fn take_prelude() -> Option<(Database, Option<Array>)> {
     let window = web_sys::window()?;
     let promise = Reflect::get(&window, &JsValue::from_str(PRELUDE)).ok()?;

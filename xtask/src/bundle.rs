@@ -47,6 +47,7 @@ pub fn release_build_at(public_url: &str, dist: &Path) -> Result {
             .env(RUSTFLAGS_VAR, RELEASE_RUSTFLAGS),
     )?;
     split(dist)?;
+    move_inline_scripts(dist, public_url)?;
     fs::copy(dist.join("index.html"), dist.join("404.html"))
         .map_err(|e| format!("cannot write 404.html in {}: {e}", dist.display()))?;
     Ok(())
@@ -153,6 +154,48 @@ fn split(dist: &Path) -> Result {
     Ok(())
 }
 
+/// Moves each inline `<script>` of `index.html` (Trunk's loader) into a file of its own with
+/// a content hash in its name: the page's Content-Security-Policy (its meta tag, and the
+/// relay's header) allows scripts from the page's origin only.
+fn move_inline_scripts(dist: &Path, public_url: &str) -> Result {
+    let index = dist.join("index.html");
+    let mut html = read_text(&index)?;
+    let mut moved = 0;
+    while let Some((start, end, attributes, body)) = inline_script(&html) {
+        let name = format!("start-{:016x}.js", fnv1a(body.as_bytes()));
+        write(&dist.join(&name), body.as_bytes())?;
+        let tag = format!("<script{attributes} src=\"{public_url}{name}\"></script>");
+        html.replace_range(start..end, &tag);
+        moved += 1;
+    }
+    write(&index, html.as_bytes())?;
+    println!("✓ moved {moved} inline script(s) of index.html into files");
+    Ok(())
+}
+
+/// The first `<script …>body</script>` without a `src`: its byte range, its attributes and its
+/// body.
+fn inline_script(html: &str) -> Option<(usize, usize, String, String)> {
+    let mut from = 0;
+    while let Some(found) = html[from..].find("<script") {
+        let start = from + found;
+        let open_end = start + html[start..].find('>')?;
+        let close = open_end + html[open_end..].find("</script>")?;
+        let end = close + "</script>".len();
+        let attributes = &html[start + "<script".len()..open_end];
+        if !attributes.contains("src=") {
+            return Some((
+                start,
+                end,
+                attributes.to_owned(),
+                html[open_end + 1..close].to_owned(),
+            ));
+        }
+        from = end;
+    }
+    None
+}
+
 /// The JS glue and wasm Trunk wrote (`easel-<hash>.js`, `easel-<hash>_bg.wasm`; the two
 /// hashes differ).
 fn trunk_outputs(dist: &Path) -> Result<(String, String)> {
@@ -227,7 +270,20 @@ fn write(path: &Path, bytes: &[u8]) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::{fnv1a, replace_present};
+    use super::{fnv1a, inline_script, replace_present};
+
+    #[test]
+    fn finds_only_inline_scripts() {
+        let html = r#"<script src="/a.js"></script><script type="module">import x;</script>"#;
+        let (start, end, attributes, body) = inline_script(html).unwrap();
+        assert_eq!(
+            &html[start..end],
+            r#"<script type="module">import x;</script>"#
+        );
+        assert_eq!(attributes, r#" type="module""#);
+        assert_eq!(body, "import x;");
+        assert_eq!(inline_script(r#"<script src="/a.js"></script>"#), None);
+    }
 
     #[test]
     fn names_change_with_content() {

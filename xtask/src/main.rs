@@ -27,8 +27,9 @@ Commands:
                                 Pages project site)
            --dist <DIR>         output folder (default dist)
   test   Run every check: fmt, clippy (native + wasm), native tests (the relay's S3 share test
-         against moto, installed under .tools/moto), a short run of each fuzz target, release
-         build, bundle size budget, browser tests, end-to-end journeys. Prints a summary.
+         against moto, installed under .tools/moto), a short run of each fuzz target, the relay
+         soak (500 clients for 30 s with slow and silent ones among them), release build, bundle
+         size budget, browser tests, end-to-end journeys. Prints a summary.
   fuzz   Run only the fuzz step: each cargo-fuzz target for a few seconds (docs/fuzzing.md)
   sdk    Run the official OpenAI SDKs (Python, Node; installed under .tools/) against the relay
   bench relay

@@ -106,6 +106,20 @@ pub fn test() -> Result<ExitCode> {
                     .env("EASEL_REQUIRE_S3", "1"),
             )
         }),
+        // The real relay binary (the dev build the steps below use too) under 500 clients for
+        // 30 s with slow and silent ones among them: relay/tests/soak.rs.
+        Step::new("relay soak", || {
+            cargo(&[
+                "test",
+                "-p",
+                "easel-relay",
+                "--test",
+                "soak",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ])
+        }),
         Step::new("fuzz", fuzz),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
         Step::new(RELEASE_BUILD, || {

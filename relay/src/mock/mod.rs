@@ -3,7 +3,7 @@
 //! usage, revised prompts, streamed partial images), with deterministic pictures drawn here, so
 //! Easel runs and is tested without a network. In test mode it also fails on request.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -113,11 +113,33 @@ async fn generate(state: &AppState, incoming: &Incoming) -> Result<Response, App
     Ok(Json(images_response(&plan, data, usage)).into_response())
 }
 
+/// Pictures drawn at once: one per core. More would not be done sooner, only hold their
+/// buffers and a blocking thread each for longer: with a thread per request, 100 clients took
+/// over 100 threads and 700 MB (tests/soak.rs); the rest wait their turn here.
+static DRAWING: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(crate::workers::default_count()));
+
+/// Runs `work` on the blocking pool once a drawing slot is free. The slot goes with the work,
+/// so a request that is given up cannot leave more than one drawing per core running.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    let slot = DRAWING
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+}
+
 /// Runs image work off the async threads; drawing and encoding take milliseconds to seconds.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> image::ImageResult<T> + Send + 'static,
 ) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(work)
+    off_thread(work)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| AppError::Internal(e.to_string()))

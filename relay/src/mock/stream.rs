@@ -90,7 +90,7 @@ async fn produce(job: Job, events: &mpsc::Sender<Bytes>) -> Result<(), ()> {
     });
     for index in 0..job.count {
         let render = Arc::clone(&job.render);
-        let drawn = tokio::task::spawn_blocking(move || render(index)).await;
+        let drawn = super::off_thread(move || render(index)).await;
         let (previews, finished) = match drawn {
             Ok(Ok(drawn)) => drawn,
             failed => {

@@ -45,15 +45,9 @@ pub(super) async fn read_upload(
     if inspect::declared_length(&parts.headers)?.is_some_and(|length| length > limit as u64) {
         return Err(AppError::PayloadTooLarge);
     }
-    let body = body::to_bytes(body, limit).await.map_err(|error| {
-        let too_large = std::error::Error::source(&error)
-            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            AppError::PayloadTooLarge
-        } else {
-            inspect::bad_body("The request body could not be read.")
-        }
-    })?;
+    let body = body::to_bytes(body, limit)
+        .await
+        .map_err(inspect::body_error)?;
     let limits = &hosted.limits;
     let form = Box::pin(read_form(body, boundary, limits.max_images)).await?;
 

@@ -1,5 +1,6 @@
 //! A fake upstream on a real socket that records every request it receives and answers any
-//! path: JSON by default, Server-Sent Events when the body asks to stream. The streamed events
+//! path: JSON by default (after 0.7 s for a prompt with "pause", 5 s for "slow"), Server-Sent
+//! Events when the body asks to stream. The streamed events
 //! are driven by the test, so it can prove what the client saw before the next one was sent.
 
 use std::net::SocketAddr;
@@ -38,6 +39,17 @@ impl Fake {
 
     pub fn count(&self) -> usize {
         self.received.lock().unwrap().len()
+    }
+
+    /// Waits until a request has reached the fake: the relay is then in the middle of it.
+    pub async fn wait_for_request(&self) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while self.count() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("a request reached the upstream");
     }
 
     /// The sender the test uses to emit the next stream's events, one by one.
@@ -108,6 +120,9 @@ async fn answer(State(fake): State<Fake>, request: Request) -> Response {
     }
     if text.contains("slow") {
         tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    if text.contains("pause") {
+        tokio::time::sleep(Duration::from_millis(700)).await;
     }
     (
         StatusCode::OK,

@@ -131,6 +131,28 @@ async fn injects_the_relay_key_and_passes_the_body_byte_for_byte() {
     }
 }
 
+/// No server-side request forgery: a request naming another host, in its target or its `Host`
+/// header, still goes to the configured upstream and only there.
+#[tokio::test]
+async fn requests_naming_another_host_still_go_to_the_configured_upstream() {
+    let (addr, seen) = fake_upstream().await;
+    let relay = relay_to(addr, Duration::from_secs(10));
+    let body = r#"{"model":"gpt-image-2","prompt":"a fox"}"#;
+    let request = Request::post("http://169.254.169.254/v1/images/generations")
+        .header("host", "169.254.169.254")
+        .header("x-forwarded-host", "internal.example")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, _) = send(&relay, request).await;
+    assert_eq!(status, StatusCode::OK);
+    let received = seen.take();
+    assert_eq!(received.len(), 1, "the configured upstream got the request");
+    let (headers, _) = &received[0];
+    assert_eq!(headers["host"], addr.to_string());
+    assert!(headers.get("x-forwarded-host").is_none());
+}
+
 #[tokio::test]
 async fn upstream_errors_pass_through_unchanged() {
     let (addr, _) = fake_upstream().await;

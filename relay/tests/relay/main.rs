@@ -15,6 +15,7 @@ mod routes;
 mod s3;
 mod shares;
 mod sockets;
+mod timeouts;
 mod upstreams;
 
 use axum::Router;
