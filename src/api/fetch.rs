@@ -54,6 +54,57 @@ pub async fn bytes(response: &Response) -> Result<Vec<u8>, JsValue> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
+/// Why [`text_within`] gave up.
+pub enum ReadError {
+    /// The body is longer than allowed; the rest was not read.
+    TooLarge,
+    /// The body stopped arriving (network, abort) or is not UTF-8.
+    Failed(JsValue),
+}
+
+/// The body as text if it is at most `limit` bytes. A declared `Content-Length` over the
+/// limit is refused before reading; otherwise the body is read chunk by chunk and cancelled
+/// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
+pub async fn text_within(response: &Response, limit: u64) -> Result<String, ReadError> {
+    let declared = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(body) = response.body() else {
+        return Ok(String::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    if declared.is_some_and(|n| n > limit) {
+        let _ = reader.cancel();
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    loop {
+        let result = JsFuture::from(reader.read())
+            .await
+            .map_err(ReadError::Failed)?;
+        let done =
+            js_sys::Reflect::get(&result, &JsValue::from_str("done")).map_err(ReadError::Failed)?;
+        if done.as_bool().unwrap_or(true) {
+            break;
+        }
+        let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
+            .map_err(ReadError::Failed)?;
+        let chunk = Uint8Array::new(&value);
+        if bytes.len() as u64 + u64::from(chunk.length()) > limit {
+            let _ = reader.cancel();
+            return Err(ReadError::TooLarge);
+        }
+        let start = bytes.len();
+        bytes.resize(start + chunk.length() as usize, 0);
+        chunk.copy_to(&mut bytes[start..]);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ReadError::Failed(JsValue::from_str("the answer is not UTF-8 text")))
+}
+
 /// A readable description of a rejected fetch (a `TypeError: Failed to fetch`, usually).
 pub fn describe(error: &JsValue) -> String {
     error

@@ -101,9 +101,13 @@ pub(super) async fn read_answer(
             .await
             .map_err(fail);
     }
-    let text = fetch::text(response)
+    let limit = request.answer_limit_bytes();
+    let text = fetch::text_within(response, limit)
         .await
-        .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
+        .map_err(|e| match e {
+            fetch::ReadError::TooLarge => fail(too_large(limit)),
+            fetch::ReadError::Failed(e) => fail(ApiFailure::network(fetch::describe(&e))),
+        })?;
     if !response.ok() {
         let header = |name: &str| response.headers().get(name).ok().flatten();
         let failure = ApiFailure {
@@ -162,6 +166,16 @@ pub(super) async fn read_answer(
         size: parsed.size,
         usage: parsed.usage,
     })
+}
+
+/// An answer longer than any genuine one to the request (see
+/// [`GenerationRequest::answer_limit_bytes`]).
+fn too_large(limit: u64) -> ApiFailure {
+    ApiFailure::malformed(format!(
+        "The answer was larger than {} MB, more than the images asked for can take, so it \
+         was not read.",
+        limit.div_ceil(1_000_000)
+    ))
 }
 
 /// An image's bytes, checked and held as a Blob: its format, size, hashes and object URL.
