@@ -106,7 +106,11 @@ pub(super) async fn read_answer(
         .await
         .map_err(|e| match e {
             fetch::ReadError::TooLarge => fail(too_large(limit)),
-            fetch::ReadError::Failed(e) => fail(ApiFailure::network(fetch::describe(&e))),
+            // The headers arrived, so the server was reached: say the answer broke off.
+            fetch::ReadError::Failed(e) => fail(ApiFailure::network(format!(
+                "The answer broke off before it was complete ({}).",
+                fetch::describe(&e)
+            ))),
         })?;
     if !response.ok() {
         let header = |name: &str| response.headers().get(name).ok().flatten();
