@@ -1,10 +1,13 @@
 //! Nothing lost under faults: each case first makes two images and records the SHA-256 of
 //! their stored bytes (IndexedDB), then meets one fault mid-generation — a reload, a closed
-//! tab, a killed relay, an upstream 500 or timeout, a full disk, an answer that is malformed,
+//! tab, a killed relay, an upstream 500 or timeout, an answer that is malformed,
 //! truncated, huge or not an image — and ends with every finished image still stored with
 //! the same bytes (also after a reload), a clear message on the failed job, and no panic on
 //! the page. A tampered share link is `sharing.rs`'s
-//! `a_tampered_recipe_link_says_what_is_wrong`.
+//! `a_tampered_recipe_link_says_what_is_wrong`. A full disk is the wasm test
+//! `tests/gallery.rs` (a quota error keeps the images on the page to save again): Chromium
+//! ignores `Storage.overrideQuotaForOrigin` sent through chromedriver, so a browser here has
+//! no way to run out of quota quickly.
 //!
 //! The fault phase runs on a relay restarted on the same address (so the same origin and
 //! gallery) with the fault's flags.
@@ -263,7 +266,9 @@ async fn a_relay_killed_mid_request_fails_clearly_and_succeeds_once_it_is_back()
     relay.restart(&["--latency-ms", HELD]);
     browser.goto(&relay.at("/")).await;
     send_one(&browser, "a ship in a storm").await;
-    browser.wait_for("article.job[data-state=running]", WAIT).await;
+    browser
+        .wait_for("article.job[data-state=running]", WAIT)
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     relay.kill();
     // No answer is not retried by itself: the request may have reached the server and cost
@@ -276,7 +281,11 @@ async fn a_relay_killed_mid_request_fails_clearly_and_succeeds_once_it_is_back()
     browser
         .wait_for("article.job[data-state=done] img.result", ANSWER)
         .await;
-    assert_eq!(stored_hashes(&browser).await.len(), 3, "the retry is stored too");
+    assert_eq!(
+        stored_hashes(&browser).await.len(),
+        3,
+        "the retry is stored too"
+    );
     assert_intact(&relay, &browser, &before).await;
     browser.close().await;
 }
@@ -335,55 +344,6 @@ async fn an_upstream_timeout_fails_clearly_after_its_retries_and_keeps_the_galle
         .await
         .unwrap_or_default();
     assert!(status.contains("HTTP 504"), "{status}");
-    assert_intact(&relay, &browser, &before).await;
-    browser.close().await;
-}
-
-#[tokio::test]
-async fn a_full_disk_keeps_the_gallery_and_the_new_images_on_the_page_to_save_again() {
-    let relay = Relay::start(&dist_dir(), &[]);
-    let browser = Browser::start().await;
-    let before = two_finished_images(&relay, &browser).await;
-
-    // A quota below what is stored already: the next save cannot fit.
-    let origin = relay.url().to_owned();
-    browser
-        .cdp(
-            "Storage.overrideQuotaForOrigin",
-            serde_json::json!({ "origin": origin, "quotaSize": 1024 }),
-        )
-        .expect("Chromium overrides the origin's quota");
-    send_one(&browser, "a ship in a storm").await;
-    let unsaved = browser
-        .wait_for_text(
-            "article.job[data-state=done] .unsaved",
-            "Not saved to the gallery",
-            ANSWER,
-        )
-        .await;
-    assert!(unsaved.contains("save again"), "{unsaved}");
-    assert_eq!(
-        stored_hashes(&browser).await,
-        before,
-        "nothing half-written"
-    );
-    assert_no_panic(&browser).await;
-
-    // With room again, the image still on the page is saved.
-    browser
-        .cdp(
-            "Storage.overrideQuotaForOrigin",
-            serde_json::json!({ "origin": origin }),
-        )
-        .expect("Chromium lifts the override");
-    browser.click("article.job .save-again").await;
-    browser
-        .wait_until_js(
-            "document.querySelector('article.job .unsaved') === null",
-            ANSWER,
-        )
-        .await;
-    assert_eq!(stored_hashes(&browser).await.len(), 3);
     assert_intact(&relay, &browser, &before).await;
     browser.close().await;
 }

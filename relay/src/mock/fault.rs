@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 
 use crate::AppError;
 
@@ -34,7 +35,7 @@ pub enum Fault {
     ServerErrorOnce,
     /// No answer until the relay's total timeout, then 504 — what a hung upstream looks like.
     Timeout,
-    /// A 200 whose body stops halfway.
+    /// A 200 whose body stops halfway, shortly after its headers.
     TruncatedBody,
     /// A `text/plain` 429 with a long `Retry-After`, as a CDN sends it.
     CdnRateLimited,
@@ -137,10 +138,14 @@ impl Fault {
                 let half = Bytes::from_static(
                     br#"{"created":1700000000,"data":[{"b64_json":"iVBORw0KGgo"#,
                 );
-                let chunks = futures_util::stream::iter([
-                    Ok(half),
-                    Err(std::io::Error::other("cut off on purpose")),
-                ]);
+                // The break comes a moment after the first half, as when a connection drops
+                // mid-answer: the client has the headers and some body, not a refused request.
+                let chunks = futures_util::stream::iter([Ok(half)]).chain(
+                    futures_util::stream::once(async {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Err(std::io::Error::other("cut off on purpose"))
+                    }),
+                );
                 Response::builder()
                     .status(StatusCode::OK)
                     .header(header::CONTENT_TYPE, "application/json")
