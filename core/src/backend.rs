@@ -1058,17 +1058,18 @@ mod tests {
             "an unknown name keeps nothing on the device"
         );
         // Every choice survives a save and a load.
-        let mut all = Profiles::default();
-        all.list = KeyStorage::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, &key_storage)| Profile {
-                id: format!("p{i}"),
-                key_storage,
-                ..Profile::default()
-            })
-            .collect();
-        all.active = "p3".into();
+        let all = Profiles {
+            list: KeyStorage::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, &key_storage)| Profile {
+                    id: format!("p{i}"),
+                    key_storage,
+                    ..Profile::default()
+                })
+                .collect(),
+            active: "p3".into(),
+        };
         assert_eq!(Profiles::from_text(&all.to_text()), Some(all.clone()));
         assert!(all.to_text().contains("key_storage=encrypted\n"));
         assert_eq!(all.list[3].sealed_slot(), "easel.sealed-keys.p3");

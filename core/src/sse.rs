@@ -28,7 +28,9 @@ impl SseParser {
     pub fn push(&mut self, chunk: &str) -> Vec<SseEvent> {
         let mut events = Vec::new();
         let mut rest = chunk;
-        if self.after_cr {
+        // Only text decides: an empty chunk (a reader holding an incomplete character's
+        // bytes) between the `\r` and the `\n` must not end the wait.
+        if self.after_cr && !rest.is_empty() {
             rest = rest.strip_prefix('\n').unwrap_or(rest);
             self.after_cr = false;
         }
@@ -154,6 +156,23 @@ mod tests {
                 data: "x".into()
             }]
         );
+    }
+
+    /// Found by the `sse` fuzz target: an empty chunk between a `\r` and its `\n` made the
+    /// `\n` a second line end, so a blank line appeared and split one event in two.
+    #[test]
+    fn an_empty_chunk_between_cr_and_lf_changes_nothing() {
+        let text = "data: one\rdata: two\r\ndata: three\r\n\r\n";
+        let expected = vec![SseEvent {
+            event: None,
+            data: "one\ntwo\nthree".into(),
+        }];
+        assert_eq!(all(&[text]), expected);
+        assert_eq!(
+            all(&["data: one\rdata: two\r", "", "\ndata: three\r\n\r\n"]),
+            expected
+        );
+        assert_eq!(all(&["data: x\r", "", "", "\n"]), vec![]);
     }
 
     #[test]

@@ -24,7 +24,7 @@ const MAX_PARTS: usize = 64;
 const MAX_MODEL_CHARS: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Operation {
+pub enum Operation {
     Generations,
     Edits,
     Variations,
@@ -63,7 +63,7 @@ impl Operation {
 
 /// One part of a multipart form.
 #[derive(Clone, Debug)]
-pub(crate) struct Part {
+pub struct Part {
     pub name: String,
     pub file_name: Option<String>,
     pub data: Bytes,
@@ -76,7 +76,7 @@ impl Part {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Form {
+pub enum Form {
     Json(Map<String, Value>),
     Multipart(Vec<Part>),
     /// A JSON body that passed the checks and goes upstream exactly as received. Nothing reads
@@ -105,7 +105,8 @@ impl Form {
 }
 
 /// An image request that passed every check.
-pub(crate) struct Incoming {
+#[derive(Debug)]
+pub struct Incoming {
     pub operation: Operation,
     /// The body exactly as the client sent it.
     pub body: Bytes,
@@ -121,7 +122,7 @@ pub(crate) struct Incoming {
 /// The header a test sets to make the generator fail on purpose.
 pub(crate) const FAULT_HEADER: &str = "x-easel-fault";
 
-pub(crate) async fn read(
+pub async fn read(
     config: &Config,
     operation: Operation,
     request: Request,

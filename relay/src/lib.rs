@@ -22,9 +22,14 @@ mod connection;
 mod edge;
 mod error;
 mod guard;
-mod inspect;
+// `inspect` (the request checks) and `pool` (the upstream answer parser) read untrusted bytes:
+// public only so that the fuzz targets in relay/fuzz drive the very code the relay runs, not an
+// API.
+#[doc(hidden)]
+pub mod inspect;
 pub mod mock;
-mod pool;
+#[doc(hidden)]
+pub mod pool;
 mod proxy;
 mod shares;
 mod site;

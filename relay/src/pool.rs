@@ -32,7 +32,7 @@ use tower::ServiceExt as _;
 
 use crate::workers;
 
-pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 type Stream = TokioIo<MaybeHttpsStream<TokioIo<TcpStream>>>;
 
@@ -289,15 +289,15 @@ fn itoa(mut n: usize, digits: &mut [u8; 20]) -> &[u8] {
 }
 
 /// An answer's status line and headers, and how its body is framed.
-struct Head {
-    status: StatusCode,
-    headers: HeaderMap,
-    framing: Framing,
-    keep_alive: bool,
+pub struct Head {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    pub keep_alive: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Framing {
+pub enum Framing {
     /// This many bytes left.
     Length(u64),
     Chunked(Chunked),
@@ -308,7 +308,7 @@ enum Framing {
 impl Head {
     /// Takes a complete head off the front of `buffer`; `None` while it is incomplete. Of the
     /// headers, only the first value of those named in `keep` is kept.
-    fn parse(buffer: &mut BytesMut, keep: &[HeaderName]) -> Result<Option<Head>, Error> {
+    pub fn parse(buffer: &mut BytesMut, keep: &[HeaderName]) -> Result<Option<Head>, Error> {
         let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut []);
         let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
@@ -422,7 +422,7 @@ impl Head {
 
 /// Where a chunked body's decoder is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chunked {
+pub enum Chunked {
     /// At a size line, before its first digit.
     Start,
     /// Reading the size line's hex digits; the size so far.
@@ -438,7 +438,8 @@ enum Chunked {
 }
 
 /// What the chunked decoder found in the buffer.
-enum Decoded {
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
     /// Data bytes at the front of the buffer.
     Data(usize),
     NeedMore,
@@ -447,7 +448,7 @@ enum Decoded {
 
 impl Chunked {
     /// Consumes framing bytes from the front of `buffer` until data, the end, or too little.
-    fn decode(&mut self, buffer: &mut BytesMut) -> Result<Decoded, Error> {
+    pub fn decode(&mut self, buffer: &mut BytesMut) -> Result<Decoded, Error> {
         let mut used = 0;
         let result = loop {
             if let Chunked::Data(left) = *self {

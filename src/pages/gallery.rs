@@ -5,10 +5,13 @@ use crate::components::{
 };
 use crate::state::{Gallery, GalleryStatus, GalleryTransfer, GalleryView};
 
+const GALLERY_CSS: &str = include_str!("../../style/gallery.css");
+
 /// Every stored image: search, filter, select, open.
 #[component]
 pub fn GalleryPage() -> impl IntoView {
     crate::storage::browser::mark("gallery-page");
+    crate::components::add_styles("gallery-styles", GALLERY_CSS);
     let gallery = expect_context::<Gallery>();
     let view = GalleryView::provide(gallery);
     let gallery = view.gallery;

@@ -65,11 +65,11 @@ pub fn rust_components() -> Result {
     )
 }
 
-/// The cargo-fuzz release the decoder's fuzz target is run with (`core/fuzz`).
+/// The cargo-fuzz release the fuzz targets are run with (`core/fuzz`, `relay/fuzz`).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
-/// cargo-fuzz, for the share-link decoder's fuzz target. Its nightly-only flags work on the
-/// stable toolchain with `RUSTC_BOOTSTRAP=1` (see `test.rs`).
+/// cargo-fuzz, for the fuzz targets. Its nightly-only flags work on the stable toolchain with
+/// `RUSTC_BOOTSTRAP=1` (see `test.rs`).
 pub fn cargo_fuzz() -> Result {
     let installed = output_of("cargo", &["fuzz", "--version"]);
     if installed

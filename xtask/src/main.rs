@@ -27,9 +27,10 @@ Commands:
                                 Pages project site)
            --dist <DIR>         output folder (default dist)
   test   Run every check: fmt, clippy (native + wasm), native tests (the relay's S3 share test
-         against moto, installed under .tools/moto), the relay soak (500 clients for 30 s with
-         slow and silent ones among them), release build, bundle size budget, browser tests,
-         end-to-end journeys. Prints a summary.
+         against moto, installed under .tools/moto), a short run of each fuzz target, the relay
+         soak (500 clients for 30 s with slow and silent ones among them), release build, bundle
+         size budget, browser tests, end-to-end journeys. Prints a summary.
+  fuzz   Run only the fuzz step: each cargo-fuzz target for a few seconds (docs/fuzzing.md)
   sdk    Run the official OpenAI SDKs (Python, Node; installed under .tools/) against the relay
   bench relay
          Measure the relay against direct calls and nginx proxy_pass (concurrency 1/64/256,
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             .map(|()| ExitCode::SUCCESS),
         Some("test") if args.len() == 1 => test::test(),
         Some("test") => Err(format!("`test` takes no arguments, got {:?}", &args[1..])),
+        Some("fuzz") => test::fuzz().map(|()| ExitCode::SUCCESS),
         Some("sdk") => sdk::sdk_tests().map(|()| ExitCode::SUCCESS),
         Some("bench") => bench::bench(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("setup") => bootstrap::build_tools()

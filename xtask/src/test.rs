@@ -120,7 +120,7 @@ pub fn test() -> Result<ExitCode> {
                 "--nocapture",
             ])
         }),
-        Step::new("fuzz (share links)", fuzz_share_decoder),
+        Step::new("fuzz", fuzz),
         Step::new("SDKs (Python, Node)", crate::sdk::sdk_tests),
         Step::new(RELEASE_BUILD, || {
             bundle::release_build()?;
@@ -191,21 +191,55 @@ fn print_summary(outcomes: &[Outcome]) {
     println!("{:<18} {:<8} {:>9.1}", "total", "", total.as_secs_f64());
 }
 
-/// How long the share-link decoder is fuzzed on each run.
-const FUZZ_SECONDS: &str = "25";
+/// How long each fuzz target runs in `cargo xtask test`.
+const FUZZ_SECONDS: u32 = 12;
 
-/// A short run of the recipe-link decoder's fuzz target (`core/fuzz`): base64url → inflate
-/// with the limit → JSON → checks, on whatever libFuzzer makes up. cargo-fuzz needs nightly
-/// flags (sanitizers); `RUSTC_BOOTSTRAP=1` lets the stable toolchain take them.
-fn fuzz_share_decoder() -> Result {
+/// The cargo-fuzz workspaces and their targets (docs/fuzzing.md says what each checks).
+const FUZZ_TARGETS: [(&str, &[&str]); 2] = [
+    ("core/fuzz", &["decode", "png_text", "sse", "api_response"]),
+    ("relay/fuzz", &["relay_request", "upstream_answer"]),
+];
+
+/// A short run of every fuzz target, each workspace built once first. A crash fails the step
+/// (the rest still run, so one report names every failing target); libFuzzer saves the input
+/// under `<workspace>/artifacts/<target>/`. New inputs go to a scratch corpus under `target/`,
+/// the checked-in seeds (`<workspace>/corpus/<target>`) only being read. cargo-fuzz needs
+/// nightly flags (sanitizers); `RUSTC_BOOTSTRAP=1` lets the stable toolchain take them.
+pub fn fuzz() -> Result {
     bootstrap::cargo_fuzz()?;
-    proc::run(
-        proc::cargo()
-            .current_dir(proc::root().join("core/fuzz"))
-            .args(["fuzz", "run", "decode", "--"])
-            .arg(format!("-max_total_time={FUZZ_SECONDS}"))
-            .env("RUSTC_BOOTSTRAP", "1"),
-    )
+    let mut failed = Vec::new();
+    for (workspace, targets) in FUZZ_TARGETS {
+        let dir = proc::root().join(workspace);
+        let cargo_fuzz = || {
+            let mut cmd = proc::cargo();
+            cmd.current_dir(&dir)
+                .arg("fuzz")
+                .env("RUSTC_BOOTSTRAP", "1");
+            cmd
+        };
+        proc::run(cargo_fuzz().arg("build"))?;
+        for target in targets {
+            let scratch = proc::root().join("target/fuzz-corpus").join(target);
+            std::fs::create_dir_all(&scratch)
+                .map_err(|e| format!("could not create {}: {e}", scratch.display()))?;
+            let run = proc::run(
+                cargo_fuzz()
+                    .args(["run", target])
+                    .arg(&scratch)
+                    .arg(Path::new("corpus").join(target))
+                    .arg("--")
+                    .arg(format!("-max_total_time={FUZZ_SECONDS}")),
+            );
+            if run.is_err() {
+                failed.push(*target);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets failed: {}", failed.join(", ")))
+    }
 }
 
 fn cargo(args: &[&str]) -> Result {
