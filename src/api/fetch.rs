@@ -62,24 +62,13 @@ pub enum ReadError {
     Failed(JsValue),
 }
 
-/// The body as text if it is at most `limit` bytes. A declared `Content-Length` over the
-/// limit is refused before reading; otherwise the body is read chunk by chunk and cancelled
+/// The body as text if it is at most `limit` bytes. It is read chunk by chunk and cancelled
 /// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
 pub async fn text_within(response: &Response, limit: u64) -> Result<String, ReadError> {
-    let declared = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
     let Some(body) = response.body() else {
         return Ok(String::new());
     };
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    if declared.is_some_and(|n| n > limit) {
-        let _ = reader.cancel();
-        return Err(ReadError::TooLarge);
-    }
     let mut bytes = Vec::new();
     loop {
         let result = JsFuture::from(reader.read())
@@ -92,17 +81,13 @@ pub async fn text_within(response: &Response, limit: u64) -> Result<String, Read
         }
         let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
             .map_err(ReadError::Failed)?;
-        let chunk = Uint8Array::new(&value);
-        if bytes.len() as u64 + u64::from(chunk.length()) > limit {
+        bytes.extend(Uint8Array::new(&value).to_vec());
+        if bytes.len() as u64 > limit {
             let _ = reader.cancel();
             return Err(ReadError::TooLarge);
         }
-        let start = bytes.len();
-        bytes.resize(start + chunk.length() as usize, 0);
-        chunk.copy_to(&mut bytes[start..]);
     }
-    String::from_utf8(bytes)
-        .map_err(|_| ReadError::Failed(JsValue::from_str("the answer is not UTF-8 text")))
+    String::from_utf8(bytes).map_err(|_| ReadError::Failed(JsValue::from_str("not UTF-8")))
 }
 
 /// A readable description of a rejected fetch (a `TypeError: Failed to fetch`, usually).

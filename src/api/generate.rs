@@ -176,9 +176,8 @@ pub(super) async fn read_answer(
 /// [`GenerationRequest::answer_limit_bytes`]).
 fn too_large(limit: u64) -> ApiFailure {
     ApiFailure::malformed(format!(
-        "The answer was larger than {} MB, more than the images asked for can take, so it \
-         was not read.",
-        limit.div_ceil(1_000_000)
+        "The answer passed {} MB, more than the images asked for can be, so it was not read.",
+        limit >> 20
     ))
 }
 
