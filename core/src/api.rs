@@ -116,9 +116,8 @@ impl GenerationRequest {
         let pixels = self
             .size
             .as_deref()
-            .and_then(|s| s.split_once('x'))
-            .and_then(|(w, h)| Some(w.trim().parse::<u64>().ok()? * h.trim().parse::<u64>().ok()?))
-            .unwrap_or(4096 * 4096);
+            .and_then(crate::size::Size::parse)
+            .map_or(4096 * 4096, crate::size::Size::pixels);
         let frames = match self.output_format.as_deref() {
             Some("gif") => u64::from(
                 self.frame_count

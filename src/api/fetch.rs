@@ -59,35 +59,22 @@ pub enum ReadError {
     /// The body is longer than allowed; the rest was not read.
     TooLarge,
     /// The body stopped arriving (network, abort) or is not UTF-8.
-    Failed(JsValue),
+    Failed,
 }
 
 /// The body as text if it is at most `limit` bytes. It is read chunk by chunk and cancelled
 /// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
 pub async fn text_within(response: &Response, limit: u64) -> Result<String, ReadError> {
-    let Some(body) = response.body() else {
-        return Ok(String::new());
-    };
-    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut reader = ChunkReader::new(response).map_err(|_| ReadError::Failed)?;
     let mut bytes = Vec::new();
-    loop {
-        let result = JsFuture::from(reader.read())
-            .await
-            .map_err(ReadError::Failed)?;
-        let done =
-            js_sys::Reflect::get(&result, &JsValue::from_str("done")).map_err(ReadError::Failed)?;
-        if done.as_bool().unwrap_or(true) {
-            break;
-        }
-        let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
-            .map_err(ReadError::Failed)?;
-        bytes.extend(Uint8Array::new(&value).to_vec());
+    while let Some(chunk) = reader.next_chunk().await.map_err(|_| ReadError::Failed)? {
+        bytes.extend(chunk);
         if bytes.len() as u64 > limit {
-            let _ = reader.cancel();
+            let _ = reader.reader.cancel();
             return Err(ReadError::TooLarge);
         }
     }
-    String::from_utf8(bytes).map_err(|_| ReadError::Failed(JsValue::from_str("not UTF-8")))
+    String::from_utf8(bytes).map_err(|_| ReadError::Failed)
 }
 
 /// A readable description of a rejected fetch (a `TypeError: Failed to fetch`, usually).
@@ -117,15 +104,23 @@ impl ChunkReader {
         })
     }
 
-    /// The next piece of text; `None` at the end. An abort rejects with the abort error.
-    pub async fn next_text(&mut self) -> Result<Option<String>, JsValue> {
+    /// The next chunk's bytes; `None` at the end. An abort rejects with the abort error.
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, JsValue> {
         let result = JsFuture::from(self.reader.read()).await?;
         let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))?;
         if done.as_bool().unwrap_or(true) {
             return Ok(None);
         }
         let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))?;
-        self.carry.extend(Uint8Array::new(&value).to_vec());
+        Ok(Some(Uint8Array::new(&value).to_vec()))
+    }
+
+    /// The next piece of text; `None` at the end. An abort rejects with the abort error.
+    pub async fn next_text(&mut self) -> Result<Option<String>, JsValue> {
+        let Some(chunk) = self.next_chunk().await? else {
+            return Ok(None);
+        };
+        self.carry.extend(chunk);
         let valid = match std::str::from_utf8(&self.carry) {
             Ok(text) => text.len(),
             // Only an incomplete last character waits for the next chunk.

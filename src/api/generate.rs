@@ -101,16 +101,14 @@ pub(super) async fn read_answer(
             .await
             .map_err(fail);
     }
-    let limit = request.answer_limit_bytes();
-    let text = fetch::text_within(response, limit)
+    let text = fetch::text_within(response, request.answer_limit_bytes())
         .await
         .map_err(|e| match e {
-            fetch::ReadError::TooLarge => fail(too_large(limit)),
+            fetch::ReadError::TooLarge => fail(too_large()),
             // The headers arrived, so the server was reached: say the answer broke off.
-            fetch::ReadError::Failed(e) => fail(ApiFailure::network(format!(
-                "The answer broke off before it was complete ({}).",
-                fetch::describe(&e)
-            ))),
+            fetch::ReadError::Failed => fail(ApiFailure::network(
+                "The answer broke off before it was complete.",
+            )),
         })?;
     if !response.ok() {
         let header = |name: &str| response.headers().get(name).ok().flatten();
@@ -174,11 +172,10 @@ pub(super) async fn read_answer(
 
 /// An answer longer than any genuine one to the request (see
 /// [`GenerationRequest::answer_limit_bytes`]).
-fn too_large(limit: u64) -> ApiFailure {
-    ApiFailure::malformed(format!(
-        "The answer passed {} MB, more than the images asked for can be, so it was not read.",
-        limit >> 20
-    ))
+fn too_large() -> ApiFailure {
+    ApiFailure::malformed(
+        "The answer was larger than the images asked for can be, so it was not read.",
+    )
 }
 
 /// An image's bytes, checked and held as a Blob: its format, size, hashes and object URL.
