@@ -66,15 +66,15 @@ pub enum ReadError {
 /// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
 pub async fn text_within(response: &Response, limit: u64) -> Result<String, ReadError> {
     let mut reader = ChunkReader::new(response).map_err(|_| ReadError::Failed)?;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = reader.next_chunk().await.map_err(|_| ReadError::Failed)? {
-        bytes.extend(chunk);
-        if bytes.len() as u64 > limit {
+    let mut text = String::new();
+    while let Some(piece) = reader.next_text().await.map_err(|_| ReadError::Failed)? {
+        text.push_str(&piece);
+        if text.len() as u64 > limit {
             let _ = reader.reader.cancel();
             return Err(ReadError::TooLarge);
         }
     }
-    String::from_utf8(bytes).map_err(|_| ReadError::Failed)
+    Ok(text)
 }
 
 /// A readable description of a rejected fetch (a `TypeError: Failed to fetch`, usually).
@@ -104,23 +104,15 @@ impl ChunkReader {
         })
     }
 
-    /// The next chunk's bytes; `None` at the end. An abort rejects with the abort error.
-    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, JsValue> {
+    /// The next piece of text; `None` at the end. An abort rejects with the abort error.
+    pub async fn next_text(&mut self) -> Result<Option<String>, JsValue> {
         let result = JsFuture::from(self.reader.read()).await?;
         let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))?;
         if done.as_bool().unwrap_or(true) {
             return Ok(None);
         }
         let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))?;
-        Ok(Some(Uint8Array::new(&value).to_vec()))
-    }
-
-    /// The next piece of text; `None` at the end. An abort rejects with the abort error.
-    pub async fn next_text(&mut self) -> Result<Option<String>, JsValue> {
-        let Some(chunk) = self.next_chunk().await? else {
-            return Ok(None);
-        };
-        self.carry.extend(chunk);
+        self.carry.extend(Uint8Array::new(&value).to_vec());
         let valid = match std::str::from_utf8(&self.carry) {
             Ok(text) => text.len(),
             // Only an incomplete last character waits for the next chunk.
