@@ -1,6 +1,7 @@
 //! A thin `fetch` over web-sys. The browser's own fetch costs no wasm bytes, unlike an HTTP
 //! crate, and gives AbortController cancellation.
 
+use easel_core::ApiFailure;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -54,24 +55,20 @@ pub async fn bytes(response: &Response) -> Result<Vec<u8>, JsValue> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
-/// Why [`text_within`] gave up.
-pub enum ReadError {
-    /// The body is longer than allowed; the rest was not read.
-    TooLarge,
-    /// The body stopped arriving (network, abort) or is not UTF-8.
-    Failed,
-}
-
 /// The body as text if it is at most `limit` bytes. It is read chunk by chunk and cancelled
 /// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
-pub async fn text_within(response: &Response, limit: u64) -> Result<String, ReadError> {
-    let mut reader = ChunkReader::new(response).map_err(|_| ReadError::Failed)?;
+pub async fn text_within(response: &Response, limit: u64) -> Result<String, ApiFailure> {
+    // The headers arrived, so the server was reached: say the answer broke off.
+    let broke = |_| ApiFailure::network("The answer broke off before its end.");
+    let mut reader = ChunkReader::new(response).map_err(broke)?;
     let mut text = String::new();
-    while let Some(piece) = reader.next_text().await.map_err(|_| ReadError::Failed)? {
+    while let Some(piece) = reader.next_text().await.map_err(broke)? {
         text.push_str(&piece);
         if text.len() as u64 > limit {
             let _ = reader.reader.cancel();
-            return Err(ReadError::TooLarge);
+            return Err(ApiFailure::malformed(
+                "The answer is larger than the images asked for can be; it was not read.",
+            ));
         }
     }
     Ok(text)

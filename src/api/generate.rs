@@ -103,13 +103,7 @@ pub(super) async fn read_answer(
     }
     let text = fetch::text_within(response, request.answer_limit_bytes())
         .await
-        .map_err(|e| match e {
-            fetch::ReadError::TooLarge => fail(too_large()),
-            // The headers arrived, so the server was reached: say the answer broke off.
-            fetch::ReadError::Failed => fail(ApiFailure::network(
-                "The answer broke off before it was complete.",
-            )),
-        })?;
+        .map_err(&fail)?;
     if !response.ok() {
         let header = |name: &str| response.headers().get(name).ok().flatten();
         let failure = ApiFailure {
@@ -168,14 +162,6 @@ pub(super) async fn read_answer(
         size: parsed.size,
         usage: parsed.usage,
     })
-}
-
-/// An answer longer than any genuine one to the request (see
-/// [`GenerationRequest::answer_limit_bytes`]).
-fn too_large() -> ApiFailure {
-    ApiFailure::malformed(
-        "The answer was larger than the images asked for can be, so it was not read.",
-    )
 }
 
 /// An image's bytes, checked and held as a Blob: its format, size, hashes and object URL.
