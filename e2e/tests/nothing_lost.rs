@@ -377,7 +377,7 @@ async fn an_answer_that_is_not_an_image_fails_clearly_and_keeps_the_gallery() {
 
 #[tokio::test]
 async fn a_huge_answer_is_refused_at_the_limit_and_keeps_the_gallery() {
-    a_bad_answer_fails_clearly("huge", "larger than the images asked for").await;
+    a_bad_answer_fails_clearly("huge", "too large for the images asked for").await;
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ pub async fn bytes(response: &Response) -> Result<Vec<u8>, JsValue> {
 /// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
 pub async fn text_within(response: &Response, limit: u64) -> Result<String, ApiFailure> {
     // The headers arrived, so the server was reached: say the answer broke off.
-    let broke = |_| ApiFailure::network("The answer broke off before its end.");
+    let broke = |_| ApiFailure::network("The answer broke off.");
     let mut reader = ChunkReader::new(response).map_err(broke)?;
     let mut text = String::new();
     while let Some(piece) = reader.next_text().await.map_err(broke)? {
@@ -67,7 +67,7 @@ pub async fn text_within(response: &Response, limit: u64) -> Result<String, ApiF
         if text.len() as u64 > limit {
             let _ = reader.reader.cancel();
             return Err(ApiFailure::malformed(
-                "The answer is larger than the images asked for can be; it was not read.",
+                "The answer is too large for the images asked for.",
             ));
         }
     }
