@@ -109,7 +109,7 @@ impl GenerationRequest {
     /// unread. Each image is bounded by its uncompressed size (4 bytes a pixel, or one a pixel
     /// a frame for a GIF), a quarter more for a stored PNG's or GIF's overhead, then 4/3 for
     /// base64, plus room for the JSON around it. A size that is not `WxH` (`auto`, none) counts
-    /// as 4096 × 4096, the largest any model draws. So one 1024² image allows ~7 MB and ten
+    /// as 4096 × 4096, the largest any model draws. So one 1024² image allows ~8 MB and ten
     /// 4096² ones ~1.1 GB: no real answer is refused, and a runaway body (a broken proxy, an
     /// endless stream) stops at a bound that follows the request rather than at wasm's 4 GB.
     pub fn answer_limit_bytes(&self) -> u64 {
