@@ -105,6 +105,31 @@ impl GenerationRequest {
         self.n.unwrap_or(1)
     }
 
+    /// The most bytes a genuine answer to this request can have; anything longer is refused
+    /// unread. Each image is bounded by its uncompressed size (4 bytes a pixel, or one a pixel
+    /// a frame for a GIF), a quarter more for a stored PNG's or GIF's overhead, then 4/3 for
+    /// base64, plus room for the JSON around it. A size that is not `WxH` (`auto`, none) counts
+    /// as 4096 × 4096, the largest any model draws. So one 1024² image allows ~8 MB and ten
+    /// 4096² ones ~1.1 GB: no real answer is refused, and a runaway body (a broken proxy, an
+    /// endless stream) stops at a bound that follows the request rather than at wasm's 4 GB.
+    pub fn answer_limit_bytes(&self) -> u64 {
+        let pixels = self
+            .size
+            .as_deref()
+            .and_then(crate::size::Size::parse)
+            .map_or(4096 * 4096, crate::size::Size::pixels);
+        let frames = match self.output_format.as_deref() {
+            Some("gif") => u64::from(
+                self.frame_count
+                    .unwrap_or(*crate::catalog::GIF_FRAMES.end()),
+            ),
+            _ => 0,
+        };
+        let raw = (pixels * 4).max(pixels * frames);
+        let per_image = (raw + raw / 4) / 3 * 4 + 64 * 1024;
+        u64::from(self.image_count().max(1)) * per_image + 1024 * 1024
+    }
+
     /// The file extension the results will most likely have, before any bytes are seen.
     pub fn expected_extension(&self) -> &str {
         self.output_format
@@ -277,6 +302,31 @@ mod tests {
                 "size": "auto", "quality": "auto", "output_format": "png"
             })
         );
+    }
+
+    #[test]
+    fn the_answer_limit_follows_the_request_and_admits_the_largest_real_answer() {
+        let mut request = GenerationRequest::for_model("gpt-image-2", "a fox");
+        request.size = Some("1024x1024".into());
+        let one = request.answer_limit_bytes();
+        // A 1024² RGBA PNG stored uncompressed, in base64, fits; a 10 MB answer does not.
+        assert!(one > 1024 * 1024 * 4 * 4 / 3, "{one}");
+        assert!(one < 10_000_000, "{one}");
+        request.n = Some(10);
+        request.size = Some("4096x4096".into());
+        let most = request.answer_limit_bytes();
+        assert!(most > 10 * 4096 * 4096 * 4 * 4 / 3, "{most}");
+        request.size = Some("auto".into());
+        assert_eq!(
+            request.answer_limit_bytes(),
+            most,
+            "auto counts as the largest size"
+        );
+        request.n = Some(1);
+        request.size = Some("512x512".into());
+        request.output_format = Some("gif".into());
+        request.frame_count = Some(16);
+        assert!(request.answer_limit_bytes() > 512 * 512 * 16 * 4 / 3);
     }
 
     #[test]

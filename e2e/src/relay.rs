@@ -19,6 +19,8 @@ pub struct Relay {
     stderr: Arc<Mutex<String>>,
     /// Its hosted shares, gone with the relay.
     _shares: tempfile::TempDir,
+    /// What it serves, for [`Relay::restart`].
+    dist: PathBuf,
 }
 
 /// The relay binary: `EASEL_RELAY_BIN`, else `<workspace>/target/debug/easel-relay`.
@@ -46,6 +48,7 @@ impl Relay {
              or set EASEL_RELAY_BIN",
             bin.display()
         );
+        let dist_path = dist.to_path_buf();
         let dist = dist.to_string_lossy();
         let shares = tempfile::tempdir().expect("a directory for the relay's shares");
         let shares_dir = shares.path().to_string_lossy().into_owned();
@@ -115,7 +118,28 @@ impl Relay {
             stdout,
             stderr,
             _shares: shares,
+            dist: dist_path,
         }
+    }
+
+    /// Kills the relay at once (SIGKILL: no graceful shutdown), as a crash or a power cut
+    /// would; requests in flight break off.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the relay if it still runs and starts a new one on the same address and `dist`,
+    /// so the page's origin (and its IndexedDB) is the same; `extra_args` as for
+    /// [`Relay::start`]. Its output starts afresh.
+    pub fn restart(&mut self, extra_args: &[&str]) {
+        self.kill();
+        let addr = self.addr().to_string();
+        let mut args = vec!["--addr", addr.as_str()];
+        args.extend_from_slice(extra_args);
+        // The port was just freed by a killed process; tokio's listener sets SO_REUSEADDR.
+        let next = Relay::start_with_env(&self.dist, &args, &[]);
+        *self = next;
     }
 
     /// The base URL without a trailing slash, e.g. `http://127.0.0.1:41234`.

@@ -149,7 +149,9 @@ struct Cli {
     test_mode: bool,
     /// Make every generator request fail this way (needs --test-mode): unauthorized,
     /// unverified-org, rate-limit, insufficient-quota, moderation-blocked, server-error,
-    /// unavailable, unavailable-once (only the first request), timeout, truncated, cdn-429.
+    /// server-error-once and unavailable-once (only the first request), unavailable, timeout,
+    /// truncated, cdn-429, malformed (a 200 that is not JSON), not-an-image (base64 of text),
+    /// huge (a 200 body longer than the app accepts).
     #[arg(long, env = "EASEL_FAULT", requires = "test_mode")]
     fault: Option<Fault>,
     /// The URL clients use to reach the relay, for generated image links (default: http://<Host>).

@@ -1,6 +1,7 @@
 //! A thin `fetch` over web-sys. The browser's own fetch costs no wasm bytes, unlike an HTTP
 //! crate, and gives AbortController cancellation.
 
+use easel_core::ApiFailure;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -52,6 +53,25 @@ pub async fn text(response: &Response) -> Result<String, JsValue> {
 pub async fn bytes(response: &Response) -> Result<Vec<u8>, JsValue> {
     let buffer = JsFuture::from(response.array_buffer()?).await?;
     Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// The body as text if it is at most `limit` bytes. It is read chunk by chunk and cancelled
+/// as soon as it passes the limit, so a runaway answer never fills the tab's memory.
+pub async fn text_within(response: &Response, limit: u64) -> Result<String, ApiFailure> {
+    // The headers arrived, so the server was reached: say the answer broke off.
+    let broke = |_| ApiFailure::network("The answer broke off.");
+    let mut reader = ChunkReader::new(response).map_err(broke)?;
+    let mut text = String::new();
+    while let Some(piece) = reader.next_text().await.map_err(broke)? {
+        text.push_str(&piece);
+        if text.len() as u64 > limit {
+            let _ = reader.reader.cancel();
+            return Err(ApiFailure::malformed(
+                "The answer is too large for the images asked for.",
+            ));
+        }
+    }
+    Ok(text)
 }
 
 /// A readable description of a rejected fetch (a `TypeError: Failed to fetch`, usually).

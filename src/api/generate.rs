@@ -101,9 +101,9 @@ pub(super) async fn read_answer(
             .await
             .map_err(fail);
     }
-    let text = fetch::text(response)
+    let text = fetch::text_within(response, request.answer_limit_bytes())
         .await
-        .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
+        .map_err(&fail)?;
     if !response.ok() {
         let header = |name: &str| response.headers().get(name).ok().flatten();
         let failure = ApiFailure {

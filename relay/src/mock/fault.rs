@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 
 use crate::AppError;
 
@@ -30,22 +31,37 @@ pub enum Fault {
     /// 503 to the first request that asks for it in this process, then normal answers: what
     /// a client's automatic retry meets when the upstream recovers.
     UnavailableOnce,
+    /// 500 to the first request that asks for it in this process, then normal answers.
+    ServerErrorOnce,
     /// No answer until the relay's total timeout, then 504 — what a hung upstream looks like.
     Timeout,
-    /// A 200 whose body stops halfway.
+    /// A 200 whose body stops halfway, shortly after its headers.
     TruncatedBody,
     /// A `text/plain` 429 with a long `Retry-After`, as a CDN sends it.
     CdnRateLimited,
+    /// A 200 `application/json` whose body is not JSON (an HTML page from a proxy).
+    Malformed,
+    /// A well-formed images answer whose `b64_json` decodes to bytes that are no image.
+    NotAnImage,
+    /// A 200 images answer that never ends: one base64 string streamed, without a
+    /// `Content-Length`, until [`HUGE_BYTES`] or until the client stops reading. Built as it
+    /// goes, so the relay holds one chunk, not the body.
+    Huge,
 }
+
+/// Longer than the app accepts for any request (ten 4096² images allow ~1.1 GB).
+const HUGE_BYTES: u64 = 2 << 30;
 
 impl Fault {
     pub const NAMES: &'static str = "unauthorized, unverified-org, rate-limit, insufficient-quota, \
-         moderation-blocked, server-error, unavailable, unavailable-once, timeout, truncated, cdn-429";
+         moderation-blocked, server-error, server-error-once, unavailable, unavailable-once, \
+         timeout, truncated, cdn-429, malformed, not-an-image, huge";
 
-    /// Whether this request gets the fault (`unavailable-once` only the first time).
+    /// Whether this request gets the fault (the `-once` faults only the first time).
     pub(crate) fn applies(self) -> bool {
         static FIRED: AtomicBool = AtomicBool::new(false);
-        self != Fault::UnavailableOnce || !FIRED.swap(true, Ordering::Relaxed)
+        !matches!(self, Fault::UnavailableOnce | Fault::ServerErrorOnce)
+            || !FIRED.swap(true, Ordering::Relaxed)
     }
 
     pub(crate) async fn respond(self, timeout: Duration) -> Response {
@@ -102,7 +118,7 @@ impl Fault {
                 "image_generation_user_error",
                 Some("moderation_blocked"),
             ),
-            Fault::ServerError => envelope(
+            Fault::ServerError | Fault::ServerErrorOnce => envelope(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The server had an error while processing your request. Sorry about that!",
                 "server_error",
@@ -122,10 +138,51 @@ impl Fault {
                 let half = Bytes::from_static(
                     br#"{"created":1700000000,"data":[{"b64_json":"iVBORw0KGgo"#,
                 );
-                let chunks = futures_util::stream::iter([
-                    Ok(half),
-                    Err(std::io::Error::other("cut off on purpose")),
-                ]);
+                // The break comes a moment after the first half, as when a connection drops
+                // mid-answer: the client has the headers and some body, not a refused request.
+                let chunks = futures_util::stream::iter([Ok(half)]).chain(
+                    futures_util::stream::once(async {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Err(std::io::Error::other("cut off on purpose"))
+                    }),
+                );
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from_stream(chunks))
+                    .expect("static parts are valid")
+            }
+            Fault::Malformed => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            )
+                .into_response(),
+            Fault::NotAnImage => {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD
+                    .encode("this is plain text, not an image");
+                let body = serde_json::json!({
+                    "created": 1_700_000_000, "data": [{"b64_json": b64}],
+                });
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body.to_string(),
+                )
+                    .into_response()
+            }
+            Fault::Huge => {
+                const CHUNK: usize = 1 << 20;
+                let head = Bytes::from_static(br#"{"created":1700000000,"data":[{"b64_json":""#);
+                let filler = Bytes::from(vec![b'A'; CHUNK]);
+                let count = HUGE_BYTES / CHUNK as u64;
+                let chunks = futures_util::stream::iter(
+                    std::iter::once(head)
+                        .chain((0..count).map(move |_| filler.clone()))
+                        .chain(std::iter::once(Bytes::from_static(br#""}]}"#)))
+                        .map(Ok::<_, std::io::Error>),
+                );
                 Response::builder()
                     .status(StatusCode::OK)
                     .header(header::CONTENT_TYPE, "application/json")
@@ -156,11 +213,15 @@ impl FromStr for Fault {
             "insufficient-quota" | "quota" => Fault::InsufficientQuota,
             "moderation-blocked" | "moderation" => Fault::ModerationBlocked,
             "server-error" | "500" => Fault::ServerError,
+            "server-error-once" => Fault::ServerErrorOnce,
             "unavailable" | "503" => Fault::Unavailable,
             "unavailable-once" => Fault::UnavailableOnce,
             "timeout" => Fault::Timeout,
             "truncated" => Fault::TruncatedBody,
             "cdn-429" => Fault::CdnRateLimited,
+            "malformed" => Fault::Malformed,
+            "not-an-image" => Fault::NotAnImage,
+            "huge" => Fault::Huge,
             other => return Err(format!("unknown fault `{other}`; known: {}", Fault::NAMES)),
         })
     }

@@ -127,3 +127,46 @@ async fn the_header_needs_test_mode_and_the_flag_applies_to_every_request() {
     let (status, _, _) = send(&always, plain).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn answers_that_look_fine_but_are_not_images() {
+    use base64::Engine as _;
+    let relay = test_mode();
+    let (status, headers, body) = send(&relay, request("malformed")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert!(serde_json::from_slice::<Value>(&body).is_err(), "not JSON");
+
+    let (status, _, body) = send(&relay, request("not-an-image")).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    let b64 = json["data"][0]["b64_json"].as_str().unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert!(!bytes.is_empty() && !bytes.starts_with(b"\x89PNG"));
+
+    // The huge answer is read only as far as a client would before giving up.
+    let response = relay.oneshot(request("huge")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(header::CONTENT_LENGTH).is_none());
+    let mut body = response.into_body();
+    let mut read = 0usize;
+    while read < 64 << 20 {
+        let frame = body.frame().await.expect("more body").unwrap();
+        read += frame.data_ref().map_or(0, |d| d.len());
+    }
+    assert!(read >= 64 << 20, "it keeps coming past 64 MB");
+}
+
+/// `server-error-once` fires once per process, so no other test here may ask for it.
+#[tokio::test]
+async fn server_error_once_fails_the_first_request_only() {
+    let relay = test_mode();
+    let (first, _, _) = send(&relay, request("server-error-once")).await;
+    assert_eq!(first, StatusCode::INTERNAL_SERVER_ERROR);
+    let (second, _, body) = send(&relay, request("server-error-once")).await;
+    assert_eq!(second, StatusCode::OK);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert!(json["data"][0]["b64_json"].is_string());
+}
