@@ -5,9 +5,12 @@ use leptos::prelude::*;
 use crate::components::{KeyStorageChoice, ProfileSwitch};
 use crate::state::Settings;
 
+const SETTINGS_CSS: &str = include_str!("../../style/settings.css");
+
 /// Where requests go, and with which key, as named profiles. Changes apply as they are typed.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    crate::components::add_styles("settings-styles", SETTINGS_CSS);
     let settings = expect_context::<Settings>();
     let is_direct = move || settings.mode.get() == Mode::Direct;
     let auth_is = move |style: AuthStyle| move || settings.auth.get() == style;

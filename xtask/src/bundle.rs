@@ -132,7 +132,7 @@ fn split(dist: &Path) -> Result {
     )?;
 
     // Chunks first: the loader names them, the main JS names the loader.
-    let mut loader = read_text(&work.join(SPLIT_LINK))?;
+    let mut loader = compact_js(&read_text(&work.join(SPLIT_LINK))?);
     for chunk in &chunks {
         let name = file_name(chunk);
         let optimized = work.join(format!("opt-{name}"));
@@ -190,9 +190,10 @@ fn split(dist: &Path) -> Result {
     Ok(())
 }
 
-/// wasm-bindgen's glue without its comments and indentation (1 KB less gzip on every first
-/// visit; Trunk minifies the glue it writes, but this one replaces it). Line by line, which is
-/// sound for this output: it has no string or template literal that spans lines.
+/// Generated JS (wasm-bindgen's glue, wasm-split's loader) without its comments and indentation
+/// (1 KB less gzip on every first visit; Trunk minifies the glue it writes, but this one
+/// replaces it). Line by line, which is sound for this output: it has no string or template
+/// literal that spans lines.
 fn compact_js(js: &str) -> String {
     let mut out = String::with_capacity(js.len());
     let mut in_comment = false;
