@@ -368,6 +368,33 @@ impl Browser {
         }
     }
 
+    /// SHA-256 (hex) of the bytes behind each image URL matched by `css`, sorted: what the page
+    /// shows, read back through the page itself (blob: URLs included).
+    pub async fn image_hashes(&self, css: &str) -> Vec<String> {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            const urls = [...document.querySelectorAll(arguments[0])].map(i => i.src);
+            Promise.all(urls.map(async url => {
+                const bytes = await (await fetch(url)).arrayBuffer();
+                const digest = await crypto.subtle.digest('SHA-256', bytes);
+                return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
+            })).then(done, e => done('error: ' + e));
+        "#;
+        let value = self
+            .client()
+            .execute_async(script, vec![Value::from(css)])
+            .await
+            .expect("hash script");
+        let mut hashes: Vec<String> = value
+            .as_array()
+            .unwrap_or_else(|| panic!("image hashes of `{css}`: {value}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        hashes.sort();
+        hashes
+    }
+
     /// Runs `script` (a function body; use `return`) with `args` as `arguments`.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
         match self.client().execute(script, args).await {

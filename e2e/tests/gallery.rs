@@ -14,30 +14,6 @@ const GENERATION: Duration = Duration::from_secs(30);
 /// The gallery deletes for good after its undo window (6 s).
 const UNDO_WINDOW: Duration = Duration::from_secs(8);
 
-/// SHA-256 (hex) of the bytes behind each image URL matched by `css`, computed in the page.
-async fn hashes_of(browser: &Browser, css: &str) -> BTreeSet<String> {
-    let script = r#"
-        const done = arguments[arguments.length - 1];
-        const urls = [...document.querySelectorAll(arguments[0])].map(i => i.src);
-        Promise.all(urls.map(async url => {
-            const bytes = await (await fetch(url)).arrayBuffer();
-            const digest = await crypto.subtle.digest('SHA-256', bytes);
-            return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
-        })).then(done, e => done('error: ' + e));
-    "#;
-    let value = browser
-        .client()
-        .execute_async(script, vec![Value::from(css)])
-        .await
-        .expect("hash script");
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("hashes: {value}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// Generates `count` images for `prompt` and waits until they show as done (stored).
 async fn generate(browser: &Browser, prompt: &str, count: &str) {
     browser.fill("#prompt", prompt).await;
@@ -75,7 +51,7 @@ async fn lightbox_hashes(browser: &Browser, n: usize) -> (BTreeSet<String>, Stri
                 .unwrap();
             browser.screenshot("gallery-lightbox").await;
         }
-        hashes.extend(hashes_of(browser, ".lightbox-image").await);
+        hashes.extend(browser.image_hashes(".lightbox-image").await);
         if step + 1 < n {
             let src = browser
                 .execute(
@@ -113,7 +89,11 @@ async fn the_gallery_keeps_images_across_a_reload_and_finds_them() {
     browser.goto(&relay.at("/")).await;
     generate(&browser, "a red lantern in the rain", "2").await;
     generate(&browser, "a blue whale at night", "1").await;
-    let made = hashes_of(&browser, "article.job[data-state=done] img.result").await;
+    let made: BTreeSet<String> = browser
+        .image_hashes("article.job[data-state=done] img.result")
+        .await
+        .into_iter()
+        .collect();
     assert_eq!(made.len(), 3, "three different images");
 
     // A reload drops everything in memory: what shows now comes from IndexedDB.

@@ -54,38 +54,17 @@ async fn stored_hashes(browser: &Browser) -> BTreeSet<String> {
         .collect()
 }
 
-/// SHA-256 (hex) of the images shown by finished jobs in the studio.
-async fn shown_hashes(browser: &Browser) -> BTreeSet<String> {
-    let script = r#"
-        const done = arguments[arguments.length - 1];
-        const urls = [...document.querySelectorAll('article.job[data-state=done] img.result')]
-            .map(i => i.src);
-        Promise.all(urls.map(async url => {
-            const bytes = await (await fetch(url)).arrayBuffer();
-            const digest = await crypto.subtle.digest('SHA-256', bytes);
-            return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
-        })).then(done, e => done('error: ' + e));
-    "#;
-    let value = browser
-        .client()
-        .execute_async(script, vec![])
-        .await
-        .expect("hash script");
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("shown hashes: {value}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// Opens the studio and makes two images successfully; their stored hashes.
 async fn two_finished_images(relay: &Relay, browser: &Browser) -> BTreeSet<String> {
     browser.goto(&relay.at("/")).await;
     browser.fill("#prompt", "a lighthouse at dawn").await;
     browser.select("#count", "2").await;
     browser.generate_now(ANSWER).await;
-    let shown = shown_hashes(browser).await;
+    let shown: BTreeSet<String> = browser
+        .image_hashes("article.job[data-state=done] img.result")
+        .await
+        .into_iter()
+        .collect();
     assert_eq!(shown.len(), 2, "two different images");
     let stored = stored_hashes(browser).await;
     assert_eq!(stored, shown, "what shows is what is stored");

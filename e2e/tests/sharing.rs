@@ -204,7 +204,7 @@ async fn a_hosted_share_shows_identical_images_and_can_be_deleted() {
             GENERATION,
         )
         .await;
-    assert_eq!(hashes_of(&other, "img.shared-image").await, originals);
+    assert_eq!(other.image_hashes("img.shared-image").await, originals);
     other.screenshot("shared-hosted-1280").await;
     // Deleted with the token: the link says so.
     browser.click("#hosted-delete").await;
@@ -218,32 +218,6 @@ async fn a_hosted_share_shows_identical_images_and_can_be_deleted() {
         .await;
     other.close().await;
     browser.close().await;
-}
-
-/// SHA-256 (hex) of the bytes behind each image URL matched by `css`, sorted.
-async fn hashes_of(browser: &Browser, css: &str) -> Vec<String> {
-    let script = r#"
-        const done = arguments[arguments.length - 1];
-        const urls = [...document.querySelectorAll(arguments[0])].map(i => i.src);
-        Promise.all(urls.map(async url => {
-            const bytes = await (await fetch(url)).arrayBuffer();
-            const digest = await crypto.subtle.digest('SHA-256', bytes);
-            return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
-        })).then(done, e => done('error: ' + e));
-    "#;
-    let value = browser
-        .client()
-        .execute_async(script, vec![Value::from(css)])
-        .await
-        .expect("hash script");
-    let mut hashes: Vec<String> = value
-        .as_array()
-        .unwrap_or_else(|| panic!("hashes: {value}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
-    hashes.sort();
-    hashes
 }
 
 /// The SHA-256 of every stored image of the gallery (the item records name them).
