@@ -8,7 +8,8 @@ pub enum ImageFormat {
     Webp,
     Gif,
     /// A vector document (gpt-image-2.6's `svg` output). It may carry scripts, so the app shows
-    /// it only through `<img>` (where none run) and never inline.
+    /// it only through `<img>` (where none run), never inline, and from a URL of an inert
+    /// wrapper ([`inert_svg`]), never of its own.
     Svg,
 }
 
@@ -155,6 +156,32 @@ pub fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
+/// An SVG that only draws `svg` as an image, for showing it from a `blob:` URL of this site.
+/// A person can open such a URL in a tab of its own, where an SVG is a document that runs its
+/// scripts as this site (Chromium gives a `blob:` document opened that way none of the page's
+/// policy). The wrapper has no script of its own and carries the original as a `data:` image,
+/// which the browser draws without running anything in it or fetching anything it names.
+/// Its size is the original's, so the page lays it out the same.
+pub fn inert_svg(svg: &[u8]) -> String {
+    let mut inert = String::from(r#"<svg xmlns="http://www.w3.org/2000/svg""#);
+    if let Some((w, h)) = svg_dimensions(svg) {
+        inert += &format!(r#" width="{w}" height="{h}" viewBox="0 0 {w} {h}""#);
+    }
+    inert += r#"><image width="100%" height="100%" href="data:image/svg+xml,"#;
+    // Percent-encoded rather than base64, which would add an encoder to the first load.
+    for &byte in svg {
+        if byte.is_ascii_alphanumeric() || b"-_.~/:=;,()".contains(&byte) {
+            inert.push(char::from(byte));
+        } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            inert.push('%');
+            inert.push(char::from(HEX[usize::from(byte >> 4)]));
+            inert.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+    }
+    inert + r#""/></svg>"#
+}
+
 /// Width and height read from the image header, without decoding pixels.
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
@@ -254,6 +281,41 @@ fn slug(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_inert_svg_carries_the_original_as_an_image_only() {
+        let hostile = r#"<svg xmlns="http://www.w3.org/2000/svg" width="96" height="64" onload="steal()"><script>steal('a&b', "%")</script></svg>"#;
+        let inert = inert_svg(hostile.as_bytes());
+        let (head, rest) = inert
+            .split_once(r#"<image width="100%" height="100%" href="data:image/svg+xml,"#)
+            .unwrap();
+        assert_eq!(
+            head,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="96" height="64" viewBox="0 0 96 64">"#
+        );
+        let payload = rest.strip_suffix(r#""/></svg>"#).unwrap();
+        // Nothing of the original is markup in the wrapper: no tag, quote or entity.
+        assert!(!payload.contains(['<', '>', '"', '&', ' ']), "{payload}");
+        let decoded: Vec<u8> = {
+            let mut bytes = payload.bytes();
+            let mut out = Vec::new();
+            while let Some(b) = bytes.next() {
+                if b == b'%' {
+                    let hex = [bytes.next().unwrap(), bytes.next().unwrap()];
+                    out.push(u8::from_str_radix(std::str::from_utf8(&hex).unwrap(), 16).unwrap());
+                } else {
+                    out.push(b);
+                }
+            }
+            out
+        };
+        assert_eq!(decoded, hostile.as_bytes());
+        assert_eq!(ImageFormat::sniff(inert.as_bytes()), Some(ImageFormat::Svg));
+        // Without a size of its own, it takes the one the page gives it.
+        assert!(
+            inert_svg(b"<svg/>").starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg"><image"#)
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -1,13 +1,10 @@
 //! Nothing lost under faults: each case first makes two images and records the SHA-256 of
 //! their stored bytes (IndexedDB), then meets one fault mid-generation — a reload, a closed
-//! tab, a killed relay, an upstream 500 or timeout, an answer that is malformed,
-//! truncated, huge or not an image — and ends with every finished image still stored with
-//! the same bytes (also after a reload), a clear message on the failed job, and no panic on
-//! the page. A tampered share link is `sharing.rs`'s
-//! `a_tampered_recipe_link_says_what_is_wrong`. A full disk is the wasm test
-//! `tests/gallery.rs` (a quota error keeps the images on the page to save again): Chromium
-//! ignores `Storage.overrideQuotaForOrigin` sent through chromedriver, so a browser here has
-//! no way to run out of quota quickly.
+//! tab, a killed relay, an upstream 500 or timeout, the origin's storage quota exceeded, an
+//! answer that is malformed, truncated, huge or not an image — and ends with every finished
+//! image still stored with the same bytes (also after a reload), a clear message on the failed
+//! job, and no panic on the page. A tampered share link is `sharing.rs`'s
+//! `a_tampered_recipe_link_says_what_is_wrong`.
 //!
 //! The fault phase runs on a relay restarted on the same address (so the same origin and
 //! gallery) with the fault's flags.
@@ -386,5 +383,98 @@ async fn ten_images_in_one_answer_are_within_the_limit() {
     browser.generate_now(Duration::from_secs(60)).await;
     assert_eq!(stored_hashes(&browser).await.len(), 10);
     assert_no_panic(&browser).await;
+    browser.close().await;
+}
+
+/// The origin's storage usage in bytes, as the browser counts it against the quota.
+fn storage_usage(browser: &Browser, origin: &str) -> u64 {
+    let answer = browser
+        .cdp(
+            "Storage.getUsageAndQuota",
+            serde_json::json!({ "origin": origin }),
+        )
+        .expect("usage and quota");
+    answer["usage"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("storage usage: {answer}"))
+}
+
+#[tokio::test]
+async fn a_full_disk_keeps_the_new_image_on_the_page_and_saves_it_once_there_is_room() {
+    let relay = Relay::start(&dist_dir(), &["--latency-ms", "0"]);
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let browser = Browser::start_with_profile(profile.path()).await;
+    let before = two_finished_images(&relay, &browser).await;
+    browser.close().await;
+
+    // The next visit finds the disk full: the quota the browser enforces for this origin is
+    // what is stored plus room for the job's small records, not for one more image. Set before
+    // the page opens its storage, since Chromium keeps the room it found when it opened it.
+    // (Pages cannot see this quota: Chromium tells them a made-up one, so that a private
+    // window cannot be told apart.)
+    let browser = Browser::start_with_profile(profile.path()).await;
+    let origin = relay.url().trim_end_matches('/').to_owned();
+    let room = storage_usage(&browser, &origin) + 2048;
+    browser
+        .cdp(
+            "Storage.overrideQuotaForOrigin",
+            serde_json::json!({ "origin": origin, "quotaSize": room }),
+        )
+        .expect("quota override");
+    browser.goto(&relay.at("/")).await;
+    send_one(&browser, "a ship in a storm").await;
+    let note = browser
+        .wait_for_text(
+            "article.job[data-state=done] .unsaved",
+            "storage for this site is full",
+            ANSWER,
+        )
+        .await;
+    // The new image stays on the page, whole, and can be downloaded.
+    let unsaved_job = "article.job[data-state=done]:has(.unsaved)";
+    browser
+        .wait_until_js(
+            &format!(
+                "(() => {{ const i = document.querySelector('{unsaved_job} img.result'); \
+                 return !!i && i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'); }})()"
+            ),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser.count(&format!("{unsaved_job} a.download")).await,
+        1,
+        "the unsaved image can still be downloaded: {note}"
+    );
+    let unsaved = browser
+        .image_hashes(&format!("{unsaved_job} img.result"))
+        .await;
+    assert_eq!(unsaved.len(), 1);
+    assert_eq!(
+        stored_hashes(&browser).await,
+        before,
+        "nothing half-written"
+    );
+    assert_no_panic(&browser).await;
+
+    // Room again (the override lifted): the same image is saved from the page.
+    browser
+        .cdp(
+            "Storage.overrideQuotaForOrigin",
+            serde_json::json!({ "origin": origin }),
+        )
+        .expect("quota reset");
+    browser.click(".save-again").await;
+    browser
+        .wait_until_js("document.querySelector('.unsaved') === null", WAIT)
+        .await;
+    let mut expected = before.clone();
+    expected.insert(unsaved[0].clone());
+    assert_eq!(
+        stored_hashes(&browser).await,
+        expected,
+        "saved once, as shown"
+    );
+    assert_intact(&relay, &browser, &expected).await;
     browser.close().await;
 }

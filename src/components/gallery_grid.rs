@@ -199,8 +199,10 @@ pub fn StoredThumb(hash: String, class: &'static str) -> impl IntoView {
             // Set on the element and not kept here: the page holds only what is on screen.
             Ok(Some(thumb)) => JsValue::from(thumb.data_url()),
             _ => {
-                let blob = db.image(&hash).await.ok().flatten();
-                let Some(url) = blob.and_then(|b| ObjectUrl::from_blob(&b).ok()) else {
+                let Some(blob) = db.image(&hash).await.ok().flatten() else {
+                    return;
+                };
+                let Ok(url) = ObjectUrl::shown(&blob).await else {
                     return;
                 };
                 let src = JsValue::from_str(url.as_str());

@@ -2,11 +2,12 @@ use easel_core::{decimal, pricing, retry};
 use std::time::Duration;
 
 use easel_core::ApiFailure;
-use easel_core::files::download_name;
+use easel_core::files::{ImageFormat, download_name};
 use leptos::prelude::*;
 
 use crate::api::Generation;
 use crate::state::{Job, JobState, Jobs, Settings, jobs::now_ms};
+use crate::storage::ObjectUrl;
 
 /// One generation: placeholders while it runs, then its images, or what went wrong.
 #[component]
@@ -156,6 +157,13 @@ fn Results(generation: Generation, prompt: String) -> impl IntoView {
             {generation.images.iter().enumerate().map(|(index, image)| {
                 let file = download_name(&prompt, index + 1, image.format.extension());
                 let src = image.url.as_str().to_owned();
+                // An SVG is saved from a URL of its own bytes: the one that shows it is of a
+                // wrapper (see ObjectUrl).
+                let saved = (image.format == ImageFormat::Svg)
+                    .then(|| ObjectUrl::from_blob(&image.blob).ok())
+                    .flatten();
+                let href = saved.as_ref().map_or_else(|| src.clone(), |u| u.as_str().to_owned());
+                on_cleanup(move || drop(saved));
                 view! {
                     <figure class="result-card">
                         <img class="result" src=src.clone() alt=prompt.clone() decoding="async" />
@@ -163,7 +171,7 @@ fn Results(generation: Generation, prompt: String) -> impl IntoView {
                             {image.revised_prompt.clone().map(|revised| view! {
                                 <p class="revised" title="The server rewrote the prompt">{revised}</p>
                             })}
-                            <a class="download button" href=src download=file.clone() title=file>"Download"</a>
+                            <a class="download button" href=href download=file.clone() title=file>"Download"</a>
                         </figcaption>
                     </figure>
                 }

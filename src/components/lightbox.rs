@@ -34,9 +34,13 @@ pub fn Lightbox() -> impl IntoView {
                 Ok(db) => db.image(&hash).await.ok().flatten(),
                 Err(_) => None,
             };
+            let url = match blob {
+                Some(blob) => ObjectUrl::shown(&blob).await.ok(),
+                None => None,
+            };
             let still_open = item.with_untracked(|i| i.as_ref().is_some_and(|i| i.sha256 == hash));
             if still_open {
-                let _ = full.try_set(blob.and_then(|b| ObjectUrl::from_blob(&b).ok()));
+                let _ = full.try_set(url);
             }
         });
     });

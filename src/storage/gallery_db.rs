@@ -16,12 +16,13 @@
 use std::cell::{Cell, RefCell};
 
 use idb::{
-    Database, DatabaseEvent, Factory, IndexParams, KeyPath, ObjectStoreParams, TransactionMode,
+    Database, DatabaseEvent, Factory, IndexParams, KeyPath, ObjectStoreParams, Transaction,
+    TransactionMode,
 };
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, DomException, IdbDatabase};
+use web_sys::{Blob, DomException, IdbDatabase, IdbTransaction};
 
 use super::browser::Thumbnail;
 use crate::api::Upload;
@@ -61,6 +62,20 @@ impl From<idb::Error> for StorageError {
             StorageError::Failed(error.to_string())
         }
     }
+}
+
+/// Waits for a read-write transaction to end; an abort is an error that says why. A full disk
+/// aborts the commit itself with `QuotaExceededError`, which no request of it reports.
+async fn committed(tx: Transaction) -> Result<(), StorageError> {
+    let raw = IdbTransaction::from(tx);
+    if Transaction::from(raw.clone()).await?.is_committed() {
+        return Ok(());
+    }
+    Err(match raw.error() {
+        Some(e) if e.name() == "QuotaExceededError" => StorageError::QuotaExceeded,
+        Some(e) => StorageError::Failed(e.message()),
+        None => StorageError::Failed("the save was aborted".into()),
+    })
 }
 
 fn is_quota_error(error: &idb::Error) -> bool {
@@ -192,12 +207,7 @@ impl GalleryDb {
             }
             items.put(&item_record(image)?, None)?.await?;
         }
-        let outcome = tx.await?;
-        if outcome.is_aborted() {
-            Err(StorageError::Failed("the save was aborted".into()))
-        } else {
-            Ok(())
-        }
+        committed(tx).await
     }
 
     /// Every item's key fields and metadata, newest first.
@@ -280,7 +290,7 @@ impl GalleryDb {
         };
         set(&record, "meta", &JsValue::from_str(&item.meta))?;
         store.put(&record, None)?.await?;
-        tx.await?;
+        committed(tx).await?;
         Ok(())
     }
 
@@ -305,7 +315,7 @@ impl GalleryDb {
                 }
             }
         }
-        tx.await?;
+        committed(tx).await?;
         Ok(())
     }
 
@@ -327,7 +337,7 @@ impl GalleryDb {
         tx.object_store(PENDING)?
             .put(&record, Some(&JsValue::from_str(job)))?
             .await?;
-        tx.await?;
+        committed(tx).await?;
         Ok(())
     }
 
@@ -338,7 +348,7 @@ impl GalleryDb {
         tx.object_store(PENDING)?
             .delete(JsValue::from_str(job))?
             .await?;
-        tx.await?;
+        committed(tx).await?;
         Ok(())
     }
 
