@@ -125,11 +125,13 @@ fn split(dist: &Path) -> Result {
                 "--no-typescript",
             ]),
     )?;
-    optimize(
-        &pkg.join(format!("{stem}_bg.wasm")),
-        &dist.join(&wasm_name),
-        &MAIN_WASM_OPT_ARGS,
+    let bound = pkg.join(format!("{stem}_bg.wasm"));
+    let exports = fs::read(&bound).map_err(|e| format!("cannot read {}: {e}", bound.display()))?;
+    write(
+        &bound,
+        &imports::drop_exports(&exports, imports::serves_unused_class)?,
     )?;
+    optimize(&bound, &dist.join(&wasm_name), &MAIN_WASM_OPT_ARGS)?;
     // Imports renamed after wasm-opt, which keeps import names as they are (imports.rs).
     let main_wasm = dist.join(&wasm_name);
     let optimized =
@@ -157,7 +159,9 @@ fn split(dist: &Path) -> Result {
     // of all three outputs names the main wasm, its glue and the loader. Trunk's names came
     // from its own build, which this replaces, so they may not change when these files do,
     // and a browser holding the old (immutable) files would pair them with new ones.
-    let glue = imports::rename_in_glue(&compact_js(&read_text(&pkg.join(&js_name))?), &renamed)?;
+    let glue = compact_js(&read_text(&pkg.join(&js_name))?);
+    let glue = imports::drop_unused_glue(&glue, &renamed)?;
+    let glue = imports::rename_in_glue(&glue, &renamed)?;
     let build = fnv1a(&[shortened.as_slice(), loader.as_bytes(), glue.as_bytes()].concat());
     let prefix = stem.rsplit_once('-').map_or(stem, |(prefix, _)| prefix);
     let (new_js, new_wasm) = (
