@@ -1,6 +1,7 @@
-//! The gallery's and the settings' code are separate wasm chunks (see DESIGN.md, "Release
-//! bundle"): the studio starts without them, a page fetches its chunk on first visit, and a
-//! chunk that cannot be fetched leaves a message and a working studio, not a crashed page.
+//! The gallery's and the settings' code, and the code that runs a job, are separate wasm
+//! chunks (see DESIGN.md, "Release bundle"): the studio starts without them, a page fetches its
+//! chunk on first visit, and a chunk that cannot be fetched leaves a message and a working
+//! studio, not a crashed page.
 
 use std::time::Duration;
 
@@ -96,5 +97,39 @@ async fn a_gallery_chunk_that_cannot_be_fetched_leaves_a_message_and_a_working_s
     browser.fill("#prompt", "a lighthouse in fog").await;
     browser.press_ctrl_enter("#prompt").await;
     browser.wait_for_a_done_image(GENERATION).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_job_runner_that_cannot_be_fetched_fails_the_job_with_a_message() {
+    // Running a job is a chunk of its own (`easel_jobs`): without it the studio still opens,
+    // and a generation says what went wrong instead of hanging.
+    let dist = tempfile::tempdir().expect("temp dir");
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dist_dir()).expect("dist") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("split_easel_jobs") && name.ends_with(".wasm") {
+            removed += 1;
+        } else if path.is_file() {
+            std::fs::copy(&path, dist.path().join(&name)).expect("copy");
+        }
+    }
+    assert_eq!(removed, 1, "the release build has one job runner chunk");
+
+    let relay = Relay::start(dist.path(), &[]);
+    let browser = Browser::start().await;
+    browser.goto(&relay.at("/")).await;
+    browser.wait_visible("#prompt", WAIT).await;
+    browser.fill("#prompt", "a lighthouse in fog").await;
+    browser.press_ctrl_enter("#prompt").await;
+    browser
+        .wait_for_text(
+            "article.job[data-state=failed] .error-message",
+            "could not download the code that sends requests",
+            WAIT,
+        )
+        .await;
+    assert_eq!(browser.count("#crash-notice").await, 0, "no crash");
     browser.close().await;
 }

@@ -4,6 +4,7 @@ use easel_core::{GenerationRequest, pricing, validate, validate_free_form};
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
+use crate::state::jobs::preload_runner;
 use crate::state::{CUSTOM_MODEL as CUSTOM, CUSTOM_SIZE, Draft, Gallery, Jobs, Settings};
 
 /// The prompt and every parameter the chosen model accepts, nothing it doesn't.
@@ -177,7 +178,10 @@ pub fn PromptForm() -> impl IntoView {
             <label for="prompt" class="field">"Prompt"</label>
             <textarea id="prompt" rows="4" placeholder="A lighthouse at dusk, oil on canvas"
                 prop:value=move || prompt.get()
-                on:input:target=move |ev| prompt.set(ev.target().value())
+                on:input:target=move |ev| {
+                    preload_runner();
+                    prompt.set(ev.target().value())
+                }
                 on:keydown=on_keydown />
             <p class="hint counter">
                 {move || {

@@ -1,6 +1,7 @@
 //! Drop or paste a PNG that Easel downloaded, and the studio form takes back its prompt, model
 //! and parameters (from the image's `easel` `iTXt` chunk).
 
+use easel_core::GenerationRequest;
 use easel_core::files::ImageFormat;
 use easel_core::gallery::EmbeddedSettings;
 use leptos::ev;
@@ -36,8 +37,8 @@ pub fn SettingsDrop(children: Children) -> impl IntoView {
             let name = file.name();
             let outcome = settings_in(file.take()).await;
             note.set(Some(match outcome {
-                Ok(settings) => {
-                    draft.apply(&settings.to_request());
+                Ok(request) => {
+                    draft.apply(&request);
                     Note {
                         restored: true,
                         text: format!("Settings restored from {name}"),
@@ -131,10 +132,11 @@ fn carries_files(ev: &DragEvent) -> bool {
         .unwrap_or(false)
 }
 
-/// The Easel settings in a PNG file, or a sentence saying why there are none. Few visits drop
-/// a file, so in release builds (`--cfg easel_split`) the code that reads one (PNG chunks,
-/// the settings' JSON) is a wasm chunk of its own, fetched on the first drop or paste.
-async fn settings_in(file: File) -> Result<EmbeddedSettings, String> {
+/// The request of the Easel settings in a PNG file, or a sentence saying why there are none.
+/// Few visits drop a file, so in release builds (`--cfg easel_split`) the code that reads one
+/// (PNG chunks, the settings' JSON and the request made of them) is a wasm chunk of its own,
+/// fetched on the first drop or paste.
+async fn settings_in(file: File) -> Result<GenerationRequest, String> {
     #[cfg(easel_split)]
     return match easel_png_settings(SendWrapper::new(file)).await {
         Ok(reading) => reading.await,
@@ -153,13 +155,13 @@ async fn settings_in(file: File) -> Result<EmbeddedSettings, String> {
 fn easel_png_settings(
     file: SendWrapper<File>,
 ) -> Result<
-    futures::future::LocalBoxFuture<'static, Result<EmbeddedSettings, String>>,
+    futures::future::LocalBoxFuture<'static, Result<GenerationRequest, String>>,
     leptos::wasm_split::SplitLoaderError,
 > {
     Ok(Box::pin(async move { read_settings(&file).await }))
 }
 
-async fn read_settings(file: &File) -> Result<EmbeddedSettings, String> {
+async fn read_settings(file: &File) -> Result<GenerationRequest, String> {
     if file.size() > MAX_FILE_BYTES {
         return Err("This file is too large to be an image Easel made.".into());
     }
@@ -171,5 +173,7 @@ async fn read_settings(file: &File) -> Result<EmbeddedSettings, String> {
             "This is not a PNG image; only PNGs downloaded from Easel carry settings.".into(),
         );
     }
-    EmbeddedSettings::read_from_png(&bytes).map_err(|e| e.to_string())
+    EmbeddedSettings::read_from_png(&bytes)
+        .map(|settings| settings.to_request())
+        .map_err(|e| e.to_string())
 }

@@ -205,81 +205,17 @@ impl Jobs {
         };
         let (gallery, uploader) = (self.gallery, self.uploader);
         spawn_local(async move {
-            let db = gallery.db().await.ok();
-            // An edit keeps its files with it, so that after a reload it can be sent again.
-            if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
-                let files = (*job.from)
-                    .as_ref()
-                    .map(|f| (f.parents.as_slice(), &*f.files));
-                let _ = db.add_pending(&job.uid, &json, files).await;
-            }
-            let mut retries = 0;
-            let outcome = loop {
-                let previews = job.previews.clone();
-                let on_preview = move |index: usize, url: Arc<ObjectUrl>| {
-                    previews.clone().update(|list| {
-                        if list.len() <= index {
-                            list.resize(index + 1, None);
-                        }
-                        list[index] = Some(url);
-                    });
-                };
-                let outcome = match (*job.from).as_ref() {
-                    Some(from) => match uploader.with_value(Clone::clone) {
-                        Some(send) => {
-                            let (backend, request) = (backend.clone(), job.request.clone());
-                            let files = Rc::clone(&from.files);
-                            send(backend, request, files, signal.clone(), Rc::new(on_preview)).await
-                        }
-                        None => Err(GenerateError::Failed(ApiFailure::network(
-                            "Edits are sent from the edit page: open Edit and retry there.",
-                        ))),
-                    },
-                    None => api::generate(&backend, &job.request, &signal, &on_preview).await,
-                };
-                // Previews are only for the wait; the answer (or a retry) replaces them.
-                job.previews.clone().set(Vec::new());
-                let Err(GenerateError::Failed(failure)) = &outcome else {
-                    break outcome;
-                };
-                let Some(wait) = retry::delay_ms(failure, retries + 1, js_sys::Math::random())
-                else {
-                    break outcome;
-                };
-                retries += 1;
-                job.state.set(JobState::Retrying {
-                    retry: retries,
-                    resume_at_ms: now_ms() + wait as f64,
-                    failure: failure.clone(),
-                });
-                sleep_ms(wait).await;
-                if signal.aborted() {
-                    break Err(GenerateError::Cancelled);
-                }
-                job.state.set(JobState::Running);
-            };
-            let next = match outcome {
-                Ok(generation) => {
-                    let records = gallery_records(&job, &generation).await;
-                    let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
-                    JobState::Done {
-                        generation,
-                        unsaved,
-                        retries,
+            #[cfg(easel_split)]
+            match easel_run_job(job.clone(), backend, gallery, uploader, signal).await {
+                Ok(running) => running.await,
+                Err(e) => job.state.update(|state| {
+                    if state.is_pending() {
+                        *state = JobState::Failed(ApiFailure::network(e.0));
                     }
-                }
-                Err(GenerateError::Cancelled) => JobState::Cancelled,
-                Err(GenerateError::Failed(failure)) => JobState::Failed(failure),
-            };
-            if let Some(db) = &db {
-                let _ = db.remove_pending(&job.uid).await;
+                }),
             }
-            job.state.update(|state| {
-                // A cancelled job stays cancelled even if an answer raced the abort.
-                if state.is_pending() {
-                    *state = next;
-                }
-            });
+            #[cfg(not(easel_split))]
+            run(job, backend, gallery, uploader, signal).await;
         });
     }
 
@@ -298,13 +234,13 @@ impl Jobs {
         };
         let (gallery, job) = (self.gallery, job.clone());
         spawn_local(async move {
-            let records = gallery_records(&job, &generation).await;
-            let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
-            job.state.set(JobState::Done {
-                generation,
-                unsaved,
-                retries,
-            });
+            // A finished job ran in the runner's chunk, so it is loaded and this cannot fail.
+            #[cfg(easel_split)]
+            if let Ok(saving) = easel_save_again(job, generation, retries, gallery).await {
+                saving.await;
+            }
+            #[cfg(not(easel_split))]
+            save_again(job, generation, retries, gallery).await;
         });
     }
 
@@ -329,6 +265,164 @@ impl Jobs {
             }
         }
     }
+}
+
+/// Why a job could not start: the runner's code did not arrive.
+#[cfg(easel_split)]
+struct NotLoaded(&'static str);
+
+#[cfg(easel_split)]
+impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> NotLoaded {
+        NotLoaded(
+            "Easel could not download the code that sends requests; check the connection and \
+             try again.",
+        )
+    }
+}
+
+/// Running a job (sending, reading the answer, storing it) is a wasm chunk of its own in
+/// release builds (`--cfg easel_split`): the studio works before it arrives, and the prompt
+/// form fetches it when typing starts (see [`preload_runner`]). It is fetched before anything
+/// is sent, so a chunk that cannot be fetched costs no request.
+#[cfg(easel_split)]
+#[leptos::wasm_split::wasm_split(
+    easel_jobs,
+    wasm_split_path = ::leptos::wasm_split,
+    fallible,
+    preload(preload_jobs)
+)]
+fn easel_run_job(
+    job: Job,
+    backend: Backend,
+    gallery: Gallery,
+    uploader: StoredValue<Option<SendUpload>, LocalStorage>,
+    signal: web_sys::AbortSignal,
+) -> Result<LocalBoxFuture<'static, ()>, NotLoaded> {
+    Ok(Box::pin(run(job, backend, gallery, uploader, signal)))
+}
+
+#[cfg(easel_split)]
+#[leptos::wasm_split::wasm_split(easel_jobs, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn easel_save_again(
+    job: Job,
+    generation: Generation,
+    retries: u32,
+    gallery: Gallery,
+) -> Result<LocalBoxFuture<'static, ()>, NotLoaded> {
+    Ok(Box::pin(save_again(job, generation, retries, gallery)))
+}
+
+/// Fetches the code that runs jobs, so the first generation need not wait for it. Called
+/// when typing a prompt starts; a failure is met again, and reported, when a job starts.
+pub fn preload_runner() {
+    #[cfg(easel_split)]
+    {
+        static ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !ASKED.swap(true, Ordering::Relaxed) {
+            spawn_local(async {
+                let _ = preload_jobs().await;
+            });
+        }
+    }
+}
+
+/// Records the job as pending, sends it (again after transient failures) and stores its
+/// answer in the gallery.
+async fn run(
+    job: Job,
+    backend: Backend,
+    gallery: Gallery,
+    uploader: StoredValue<Option<SendUpload>, LocalStorage>,
+    signal: web_sys::AbortSignal,
+) {
+    if signal.aborted() {
+        return;
+    }
+    let db = gallery.db().await.ok();
+    // An edit keeps its files with it, so that after a reload it can be sent again.
+    if let (Some(db), Ok(json)) = (&db, serde_json::to_string(&job.request)) {
+        let files = (*job.from)
+            .as_ref()
+            .map(|f| (f.parents.as_slice(), &*f.files));
+        let _ = db.add_pending(&job.uid, &json, files).await;
+    }
+    let mut retries = 0;
+    let outcome = loop {
+        let previews = job.previews.clone();
+        let on_preview = move |index: usize, url: Arc<ObjectUrl>| {
+            previews.clone().update(|list| {
+                if list.len() <= index {
+                    list.resize(index + 1, None);
+                }
+                list[index] = Some(url);
+            });
+        };
+        let outcome = match (*job.from).as_ref() {
+            Some(from) => match uploader.with_value(Clone::clone) {
+                Some(send) => {
+                    let (backend, request) = (backend.clone(), job.request.clone());
+                    let files = Rc::clone(&from.files);
+                    send(backend, request, files, signal.clone(), Rc::new(on_preview)).await
+                }
+                None => Err(GenerateError::Failed(ApiFailure::network(
+                    "Edits are sent from the edit page: open Edit and retry there.",
+                ))),
+            },
+            None => api::generate(&backend, &job.request, &signal, &on_preview).await,
+        };
+        // Previews are only for the wait; the answer (or a retry) replaces them.
+        job.previews.clone().set(Vec::new());
+        let Err(GenerateError::Failed(failure)) = &outcome else {
+            break outcome;
+        };
+        let Some(wait) = retry::delay_ms(failure, retries + 1, js_sys::Math::random()) else {
+            break outcome;
+        };
+        retries += 1;
+        job.state.set(JobState::Retrying {
+            retry: retries,
+            resume_at_ms: now_ms() + wait as f64,
+            failure: failure.clone(),
+        });
+        sleep_ms(wait).await;
+        if signal.aborted() {
+            break Err(GenerateError::Cancelled);
+        }
+        job.state.set(JobState::Running);
+    };
+    let next = match outcome {
+        Ok(generation) => {
+            let records = gallery_records(&job, &generation).await;
+            let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
+            JobState::Done {
+                generation,
+                unsaved,
+                retries,
+            }
+        }
+        Err(GenerateError::Cancelled) => JobState::Cancelled,
+        Err(GenerateError::Failed(failure)) => JobState::Failed(failure),
+    };
+    if let Some(db) = &db {
+        let _ = db.remove_pending(&job.uid).await;
+    }
+    job.state.update(|state| {
+        // A cancelled job stays cancelled even if an answer raced the abort.
+        if state.is_pending() {
+            *state = next;
+        }
+    });
+}
+
+async fn save_again(job: Job, generation: Generation, retries: u32, gallery: Gallery) {
+    let records = gallery_records(&job, &generation).await;
+    let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
+    job.state.set(JobState::Done {
+        generation,
+        unsaved,
+        retries,
+    });
 }
 
 fn new_job(

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::Result;
-use crate::proc;
+use crate::{imports, proc};
 
 /// Flags for release wasm builds: the config file's (`.cargo/config.toml`, which this
 /// variable replaces), plus the split switch and the relocations `wasm-split-cli` reads.
@@ -125,11 +125,20 @@ fn split(dist: &Path) -> Result {
                 "--no-typescript",
             ]),
     )?;
-    optimize(
-        &pkg.join(format!("{stem}_bg.wasm")),
-        &dist.join(&wasm_name),
-        &MAIN_WASM_OPT_ARGS,
+    let bound = pkg.join(format!("{stem}_bg.wasm"));
+    let exports = fs::read(&bound).map_err(|e| format!("cannot read {}: {e}", bound.display()))?;
+    write(
+        &bound,
+        &imports::drop_exports(&exports, imports::serves_unused_class)?,
     )?;
+    optimize(&bound, &dist.join(&wasm_name), &MAIN_WASM_OPT_ARGS)?;
+    // Imports renamed after wasm-opt, which keeps import names as they are (imports.rs).
+    let main_wasm = dist.join(&wasm_name);
+    let optimized =
+        fs::read(&main_wasm).map_err(|e| format!("cannot read {}: {e}", main_wasm.display()))?;
+    let (shortened, renamed) = imports::shorten(&optimized, &format!("./{stem}_bg.js"))
+        .map_err(|e| format!("cannot rename the imports of {}: {e}", main_wasm.display()))?;
+    write(&main_wasm, &shortened)?;
 
     // Chunks first: the loader names them, the main JS names the loader.
     let mut loader = compact_js(&read_text(&work.join(SPLIT_LINK))?);
@@ -151,10 +160,9 @@ fn split(dist: &Path) -> Result {
     // from its own build, which this replaces, so they may not change when these files do,
     // and a browser holding the old (immutable) files would pair them with new ones.
     let glue = compact_js(&read_text(&pkg.join(&js_name))?);
-    let main_wasm = dist.join(&wasm_name);
-    let wasm_bytes =
-        fs::read(&main_wasm).map_err(|e| format!("cannot read {}: {e}", main_wasm.display()))?;
-    let build = fnv1a(&[wasm_bytes.as_slice(), loader.as_bytes(), glue.as_bytes()].concat());
+    let glue = imports::drop_unused_glue(&glue, &renamed)?;
+    let glue = imports::rename_in_glue(&glue, &renamed)?;
+    let build = fnv1a(&[shortened.as_slice(), loader.as_bytes(), glue.as_bytes()].concat());
     let prefix = stem.rsplit_once('-').map_or(stem, |(prefix, _)| prefix);
     let (new_js, new_wasm) = (
         format!("{prefix}-{build:016x}.js"),

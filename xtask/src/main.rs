@@ -3,6 +3,7 @@
 mod bench;
 mod bootstrap;
 mod bundle;
+mod imports;
 mod proc;
 mod run;
 mod sdk;
