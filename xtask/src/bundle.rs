@@ -5,7 +5,9 @@
 //! glue: `wasm-split-cli` cuts the linked wasm at the `#[lazy]` function (`src/lib.rs`, built
 //! with `--cfg easel_split` and relocations kept), `wasm-bindgen` processes the main part,
 //! `wasm-opt` shrinks both parts, and every new file gets a content hash in its name so a
-//! host's cache can never pair an old chunk with a new main module.
+//! host's cache can never pair an old chunk with a new main module. Last, it writes the
+//! service worker (`sw.js`), which lists every file of the build, and its page script
+//! (`pwa-<hash>.js`), imported after the page's `load` (DESIGN.md, "Installable").
 
 use std::fs;
 use std::path::{Path, PathBuf};
