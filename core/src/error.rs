@@ -28,8 +28,11 @@ pub enum FailureKind {
     Timeout,
     /// 5xx.
     ServerError,
-    /// No answer at all: offline, wrong address, or refused by CORS.
+    /// No answer at all: wrong address, the server down, or refused by CORS.
     Network,
+    /// No answer, and the browser knows it has no network (the app itself runs from its
+    /// service worker's cache).
+    Offline,
     /// An answer that is not an images response.
     MalformedResponse,
     /// Anything else.
@@ -66,6 +69,15 @@ impl ApiFailure {
             retryable: true,
             retry_after_ms: None,
             request_id: None,
+        }
+    }
+
+    /// No answer, and the browser says it is offline: generating needs a connection.
+    pub fn offline() -> ApiFailure {
+        ApiFailure {
+            kind: FailureKind::Offline,
+            message: "You are offline: generating needs a connection.".into(),
+            ..ApiFailure::network("")
         }
     }
 
@@ -155,6 +167,9 @@ impl ApiFailure {
                 If the server is on another origin, its CORS policy may be blocking this page; \
                 the Easel relay avoids that."
                 .into(),
+            FailureKind::Offline => {
+                "Your gallery still works; try again once you are online.".into()
+            }
             FailureKind::MalformedResponse => {
                 "The server answered, but not with images this page can read. Check the base URL.".into()
             }
@@ -417,6 +432,22 @@ mod tests {
         assert_eq!(f.kind, FailureKind::Network);
         assert!(f.explanation().contains("CORS"));
         assert!(f.explanation().contains("relay"));
+    }
+
+    #[test]
+    fn offline_says_that_generating_needs_a_connection() {
+        let f = ApiFailure::offline();
+        assert_eq!(f.kind, FailureKind::Offline);
+        assert_eq!(f.status, None);
+        assert!(f.message.contains("offline"), "{}", f.message);
+        assert!(f.explanation().contains("gallery"));
+        // Once connected again, the same request can succeed: the page offers Try again.
+        assert!(f.may_succeed_unchanged());
+        assert_eq!(
+            crate::retry::delay_ms(&f, 1, 0.5),
+            None,
+            "never retried by itself"
+        );
     }
 
     #[test]

@@ -464,8 +464,8 @@ async fn the_key_and_the_relay_token_never_leak() {
         "requests to addresses nobody configured: {elsewhere:#?}"
     );
 
-    // What Chromium keeps on disk for the site: IndexedDB's files, the HTTP cache, history,
-    // session state. Local and session storage hold the key store; their entries are
+    // What Chromium keeps on disk for the site: IndexedDB's files, the HTTP cache, the service
+    // worker's cache, history, session state. Local and session storage hold the key store; their entries are
     // checked one by one above.
     let profile = browser
         .profile_dir()
@@ -477,6 +477,12 @@ async fn the_key_and_the_relay_token_never_leak() {
             .iter()
             .any(|f| f.to_string_lossy().contains("IndexedDB")),
         "the profile holds the gallery's IndexedDB: {on_disk:?}"
+    );
+    assert!(
+        on_disk
+            .iter()
+            .any(|f| f.to_string_lossy().contains("CacheStorage")),
+        "the profile holds the service worker's cache: {on_disk:?}"
     );
     for file in on_disk {
         let relative = file.strip_prefix(&profile).unwrap_or(&file);

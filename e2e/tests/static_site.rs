@@ -86,6 +86,21 @@ async fn a_project_site_build_works_from_a_plain_static_host() {
         "{}",
         browser.current_url().await
     );
+    // The site's service worker, from its path, serves the site's pages and no others.
+    browser
+        .wait_until_js("navigator.serviceWorker.controller !== null", WAIT)
+        .await;
+    let worker = browser
+        .execute(
+            "return navigator.serviceWorker.getRegistration()             .then(r => [r.scope, navigator.serviceWorker.controller.scriptURL]);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        worker,
+        json!([host.at(""), host.at("sw.js")]),
+        "the worker's scope and script"
+    );
 
     // A recipe link names the site's path, and opens in a browser that has nothing stored.
     browser.click("#select-all").await;

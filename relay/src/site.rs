@@ -47,19 +47,33 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
      connect-src 'self' blob: https: http:; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// The service worker's own policy (a worker follows the one its script came with, not the
+/// page's): it fetches the app's files into its cache, from the page's origin, and nothing
+/// else. Without it the relay's data policy, `default-src 'none'`, would stop every fetch.
+const WORKER_POLICY: &str = "default-src 'none'; connect-src 'self'";
+
+/// The service worker's path: `cargo xtask build` writes it at the root of `dist/`.
+const WORKER_PATH: &str = "/sw.js";
+
 async fn content_security_policy(request: Request, next: Next) -> Response {
+    let worker = request.uri().path() == WORKER_PATH;
     let mut response = next.run(request).await;
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html {
-        response.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PAGE_POLICY),
-        );
-    }
+    let policy = if html {
+        PAGE_POLICY
+    } else if worker {
+        WORKER_POLICY
+    } else {
+        return response;
+    };
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(policy),
+    );
     response
 }
 
@@ -101,7 +115,8 @@ fn not_built(path: &str) -> Response {
 }
 
 /// Hashed assets never change under their name, so browsers may keep them for a year;
-/// everything else (`index.html` above all) is revalidated on each load.
+/// everything else (`index.html` above all, and the service worker, which browsers look for
+/// under the same name to find a new version) is revalidated on each load.
 async fn cache_headers(request: Request, next: Next) -> Response {
     let immutable = is_hashed_asset(request.uri().path());
     let mut response = next.run(request).await;
@@ -160,6 +175,9 @@ mod tests {
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/config.json"));
         assert!(!is_hashed_asset("/app.js"));
+        assert!(!is_hashed_asset(WORKER_PATH));
+        assert!(!is_hashed_asset("/manifest.webmanifest"));
+        assert!(is_hashed_asset("/pwa-0123456789abcdef.js"));
         assert!(!is_hashed_asset("/settings"));
     }
 }

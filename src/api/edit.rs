@@ -68,7 +68,7 @@ pub async fn send_upload(
         Some(signal),
     )
     .await
-    .map_err(|e| failed(backend, signal, ApiFailure::network(fetch::describe(&e))))?;
+    .map_err(|e| failed(backend, signal, fetch::no_answer(&e)))?;
     read_answer(backend, &response, request, signal, on_preview).await
 }
 

@@ -83,6 +83,22 @@ pub fn describe(error: &JsValue) -> String {
         .unwrap_or_else(|| "the request failed".to_owned())
 }
 
+/// Why a request got no answer (`error`, the rejected fetch): offline when the browser knows
+/// it has no network, which is worth saying plainly (the app itself still runs, from its
+/// service worker's cache); else the browser's words.
+pub fn no_answer(error: &JsValue) -> ApiFailure {
+    if offline() {
+        ApiFailure::offline()
+    } else {
+        ApiFailure::network(describe(error))
+    }
+}
+
+/// Whether the browser knows it has no network (`navigator.onLine` is false).
+pub fn offline() -> bool {
+    web_sys::window().is_some_and(|w| !w.navigator().on_line())
+}
+
 /// A response body read as it arrives, decoded as UTF-8 across chunk boundaries.
 pub struct ChunkReader {
     reader: web_sys::ReadableStreamDefaultReader,

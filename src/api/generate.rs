@@ -69,7 +69,7 @@ pub async fn generate(
     let url = backend.endpoint("images/generations");
     let response = fetch::send(&url, "POST", &headers, Some(&body), Some(signal))
         .await
-        .map_err(|e| fail(ApiFailure::network(fetch::describe(&e))))?;
+        .map_err(|e| fail(fetch::no_answer(&e)))?;
     read_answer(backend, &response, request, signal, on_preview).await
 }
 

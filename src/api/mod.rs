@@ -8,6 +8,7 @@ mod relay;
 mod shares;
 
 pub use edit::{Upload, send_upload};
+pub use fetch::offline;
 pub use generate::{GenerateError, GeneratedImage, Generation, generate};
 pub use relay::{RelayInfo, relay_info};
 pub use shares::{

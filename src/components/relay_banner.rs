@@ -5,7 +5,7 @@ use crate::api;
 use crate::state::Settings;
 
 /// Says when the relay draws offline stand-in images, asks for an access token the settings
-/// lack, or does not answer at all.
+/// lack, or does not answer at all (unless the browser is offline).
 #[component]
 pub fn RelayBanner() -> impl IntoView {
     let settings = expect_context::<Settings>();
@@ -45,7 +45,9 @@ pub fn RelayBanner() -> impl IntoView {
             }
             .into_any(),
         ),
-        Some(Some(None)) => Some(
+        // Offline the app still runs (from its service worker's cache), and no relay can
+        // answer: suggesting another connection would mislead. Generating says it is offline.
+        Some(Some(None)) if !api::offline() => Some(
             view! {
                 <p id="no-relay-banner" class="banner warn" role="status">
                     "No Easel relay answers at " {settings.relay_url.get_untracked()} ". "

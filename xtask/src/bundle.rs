@@ -5,7 +5,9 @@
 //! glue: `wasm-split-cli` cuts the linked wasm at the `#[lazy]` function (`src/lib.rs`, built
 //! with `--cfg easel_split` and relocations kept), `wasm-bindgen` processes the main part,
 //! `wasm-opt` shrinks both parts, and every new file gets a content hash in its name so a
-//! host's cache can never pair an old chunk with a new main module.
+//! host's cache can never pair an old chunk with a new main module. Last, it writes the
+//! service worker (`sw.js`), which lists every file of the build, and its page script
+//! (`pwa-<hash>.js`), imported after the page's `load` (DESIGN.md, "Installable").
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -52,10 +54,100 @@ pub fn release_build_at(public_url: &str, dist: &Path) -> Result {
             .env(RUSTFLAGS_VAR, RELEASE_RUSTFLAGS),
     )?;
     split(dist)?;
-    move_inline_scripts(dist, public_url)?;
+    let pwa = compact_js(&read_text(&proc::root().join("public/pwa.js"))?);
+    let pwa_name = format!("pwa-{:016x}.js", fnv1a(pwa.as_bytes()));
+    write(&dist.join(&pwa_name), pwa.as_bytes())?;
+    // Registering the service worker waits for the page's `load`: it is not first-load work.
+    let on_load = format!("addEventListener(\"load\",()=>import(\"{public_url}{pwa_name}\"));\n");
+    move_inline_scripts(dist, public_url, &on_load)?;
     fs::copy(dist.join("index.html"), dist.join("404.html"))
         .map_err(|e| format!("cannot write 404.html in {}: {e}", dist.display()))?;
+    write_service_worker(dist)
+}
+
+/// The service worker's file: at the site's root, so that its scope is the whole app, and
+/// never renamed, since browsers look for a new version under the same name.
+const SERVICE_WORKER: &str = "sw.js";
+
+/// Writes `sw.js` from its template (`public/sw.js`) with the files it caches: every file of
+/// `dist`, so that the studio, its lazy pages and the gallery open offline.
+fn write_service_worker(dist: &Path) -> Result {
+    let template = read_text(&proc::root().join("public").join(SERVICE_WORKER))?;
+    let mut files = Vec::new();
+    for path in files_in(dist)? {
+        if path.is_dir() {
+            return Err(format!(
+                "{} is a folder: the service worker caches the files at the top of {} only",
+                path.display(),
+                dist.display()
+            ));
+        }
+        let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        files.push((file_name(&path), bytes));
+    }
+    let worker = service_worker(&template, &files)?;
+    write(&dist.join(SERVICE_WORKER), worker.as_bytes())?;
+    println!(
+        "✓ wrote {SERVICE_WORKER}, for the {} files of {}",
+        files.len(),
+        dist.display()
+    );
     Ok(())
+}
+
+/// The service worker for a build made of `files` (name, bytes): the template with its list
+/// of files to cache and its version, one hash of every name and byte in it. Any change to
+/// any file gives a new version (the hashed names cover only what the split writes, and
+/// `index.html`, the icons and `config.json` keep theirs), and a new version is what makes
+/// browsers install the new files. `index.html` is listed as `./`, the site's root, which is
+/// how every host serves it; `404.html` (its copy), the worker itself and dot files are left
+/// out.
+fn service_worker(template: &str, files: &[(String, Vec<u8>)]) -> Result<String> {
+    let mut cached: Vec<(&str, &[u8])> = files
+        .iter()
+        .filter(|(name, _)| {
+            // Dot files are no part of the site (Trunk leaves its `.trunk-lock`).
+            !(matches!(name.as_str(), SERVICE_WORKER | "404.html") || name.starts_with('.'))
+        })
+        .map(|(name, bytes)| {
+            let name = if name == "index.html" { "./" } else { name };
+            (name, bytes.as_slice())
+        })
+        .collect();
+    cached.sort_unstable();
+    let mut content = Vec::new();
+    for (name, bytes) in &cached {
+        // Lengths first, so no two different lists of files hash the same bytes.
+        content.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        content.extend_from_slice(name.as_bytes());
+        content.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        content.extend_from_slice(bytes);
+    }
+    let version = format!("{:016x}", fnv1a(&content));
+    let list = cached
+        .iter()
+        .map(|(name, _)| js_string(name))
+        .collect::<Result<Vec<_>>>()?
+        .join(",");
+    let worker = replace_present(template, "\"{{version}}\"", &js_string(&version)?)?;
+    let worker = replace_present(&worker, "\"{{files}}\"", &list)?;
+    Ok(compact_js(&worker))
+}
+
+/// `text` as a JS string literal. Build file names need no escapes; anything that would is
+/// refused rather than escaped, so the worker's list is plainly the names in `dist`.
+fn js_string(text: &str) -> Result<String> {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+    {
+        Ok(format!("\"{text}\""))
+    } else {
+        Err(format!(
+            "the service worker cannot cache {text:?}: only letters, digits and . _ - / in \
+             file names"
+        ))
+    }
 }
 
 /// `cargo xtask build [--public-url /easel/] [--dist <dir>]`.
@@ -226,17 +318,29 @@ fn compact_js(js: &str) -> String {
 
 /// Moves each inline `<script>` of `index.html` (Trunk's loader) into a file of its own with
 /// a content hash in its name: the page's Content-Security-Policy (its meta tag, and the
-/// relay's header) allows scripts from the page's origin only.
-fn move_inline_scripts(dist: &Path, public_url: &str) -> Result {
+/// relay's header) allows scripts from the page's origin only. `prologue` goes before the
+/// first script's code.
+fn move_inline_scripts(dist: &Path, public_url: &str, prologue: &str) -> Result {
     let index = dist.join("index.html");
     let mut html = read_text(&index)?;
     let mut moved = 0;
     while let Some((start, end, attributes, body)) = inline_script(&html) {
+        let body = if moved == 0 {
+            [prologue, &body].concat()
+        } else {
+            body
+        };
         let name = format!("start-{:016x}.js", fnv1a(body.as_bytes()));
         write(&dist.join(&name), body.as_bytes())?;
         let tag = format!("<script{attributes} src=\"{public_url}{name}\"></script>");
         html.replace_range(start..end, &tag);
         moved += 1;
+    }
+    if moved == 0 {
+        return Err(format!(
+            "expected Trunk's inline loader script in {}, found none",
+            index.display()
+        ));
     }
     write(&index, html.as_bytes())?;
     println!("✓ moved {moved} inline script(s) of index.html into files");
@@ -341,7 +445,79 @@ fn write(path: &Path, bytes: &[u8]) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::{compact_js, fnv1a, inline_script, replace_present};
+    use super::{compact_js, fnv1a, inline_script, replace_present, service_worker};
+
+    fn build(files: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        files
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), text.as_bytes().to_vec()))
+            .collect()
+    }
+
+    /// The string literal the template's `const <name> = …;` line was given.
+    fn constant<'a>(worker: &'a str, name: &str) -> &'a str {
+        let line = worker
+            .lines()
+            .find(|l| l.starts_with(&format!("const {name} = ")))
+            .unwrap_or_else(|| panic!("no const {name} in {worker}"));
+        &line[format!("const {name} = ").len()..line.len() - 1]
+    }
+
+    const TEMPLATE: &str = include_str!("../../public/sw.js");
+
+    #[test]
+    fn the_service_worker_caches_every_file_of_the_build_but_itself_and_404() {
+        let files = build(&[
+            ("split_easel_gallery-0123456789abcdef.wasm", "chunk"),
+            ("index.html", "<html>"),
+            ("404.html", "<html>"),
+            ("sw.js", "the previous worker"),
+            (".trunk-lock", ""),
+            ("config.json", "{}"),
+            ("easel-0123456789abcdef_bg.wasm", "main"),
+        ]);
+        let worker = service_worker(TEMPLATE, &files).unwrap();
+        assert_eq!(
+            constant(&worker, "FILES"),
+            r#"["./","config.json","easel-0123456789abcdef_bg.wasm","split_easel_gallery-0123456789abcdef.wasm"]"#
+        );
+        assert!(
+            !worker.contains("{{"),
+            "every placeholder is filled: {worker}"
+        );
+        assert!(!worker.contains("// "), "comments are left out: {worker}");
+    }
+
+    #[test]
+    fn the_service_workers_version_changes_with_any_file_and_only_then() {
+        let one = build(&[("index.html", "<html>"), ("config.json", "{}")]);
+        let version = |files: &[(String, Vec<u8>)]| {
+            constant(&service_worker(TEMPLATE, files).unwrap(), "VERSION").to_owned()
+        };
+        let first = version(&one);
+        assert_eq!(first.len(), 2 + 16, "16 hex digits in quotes: {first}");
+        let mut reordered = one.clone();
+        reordered.reverse();
+        assert_eq!(version(&reordered), first, "the order files are listed in");
+        // A host's config.json edited in place, or an icon redrawn: a new version.
+        let edited = build(&[("index.html", "<html>"), ("config.json", "{\"mode\":1}")]);
+        assert_ne!(version(&edited), first);
+        let renamed = build(&[("index.html", "<html>"), ("config2.json", "{}")]);
+        assert_ne!(version(&renamed), first);
+        // The same bytes cut between name and content elsewhere: another build.
+        assert_ne!(
+            version(&build(&[("x", "yz")])),
+            version(&build(&[("xy", "z")]))
+        );
+    }
+
+    #[test]
+    fn the_service_worker_refuses_names_it_cannot_list_and_templates_without_placeholders() {
+        let odd = build(&[("a\"b.js", "")]);
+        assert!(service_worker(TEMPLATE, &odd).is_err());
+        let plain = build(&[("index.html", "")]);
+        assert!(service_worker("const FILES = [];", &plain).is_err());
+    }
 
     #[test]
     fn glue_loses_comments_and_indentation_only() {

@@ -93,6 +93,59 @@ async fn serves_the_built_app_with_a_fallback_for_deep_links() {
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
 }
 
+/// Browsers look for a new version of the service worker under the same name, so it is
+/// revalidated on every visit; its policy lets it fetch the app's files from the relay's own
+/// origin (the data policy, `default-src 'none'`, would stop it). The page's register script is
+/// hashed and kept; the web manifest is revalidated like index.html.
+#[tokio::test]
+async fn the_service_worker_is_revalidated_and_may_fetch_the_apps_files() {
+    let dist = tempfile::tempdir().unwrap();
+    for file in [
+        "index.html",
+        "sw.js",
+        "manifest.webmanifest",
+        "pwa-0123456789abcdef.js",
+    ] {
+        std::fs::write(dist.path().join(file), "x").unwrap();
+    }
+    let relay = app(Config {
+        dist_dir: Some(dist.path().to_owned()),
+        ..Config::default()
+    });
+
+    let (status, headers, _) = get(&relay, "/sw.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; connect-src 'self'"
+    );
+
+    let (status, headers, _) = get(&relay, "/manifest.webmanifest").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/manifest+json");
+
+    let (_, headers, _) = get(&relay, "/pwa-0123456789abcdef.js").await;
+    assert!(
+        headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    // Any other script keeps the data policy: only the worker's own file gets the worker's.
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
+
 /// A browser revisiting the page revalidates index.html and gets a 304: that answer must not
 /// carry the data policy (`default-src 'none'`), which would replace the page's own in the
 /// browser's cache and stop the app from starting.
