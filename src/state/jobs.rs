@@ -392,15 +392,7 @@ async fn run(
         job.state.set(JobState::Running);
     };
     let next = match outcome {
-        Ok(generation) => {
-            let records = gallery_records(&job, &generation).await;
-            let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
-            JobState::Done {
-                generation,
-                unsaved,
-                retries,
-            }
-        }
+        Ok(generation) => stored(&job, generation, retries, gallery).await,
         Err(GenerateError::Cancelled) => JobState::Cancelled,
         Err(GenerateError::Failed(failure)) => JobState::Failed(failure),
     };
@@ -416,13 +408,19 @@ async fn run(
 }
 
 async fn save_again(job: Job, generation: Generation, retries: u32, gallery: Gallery) {
-    let records = gallery_records(&job, &generation).await;
+    job.state
+        .set(stored(&job, generation, retries, gallery).await);
+}
+
+/// The job's answer stored in the gallery: done, saying why if it could not be stored.
+async fn stored(job: &Job, generation: Generation, retries: u32, gallery: Gallery) -> JobState {
+    let records = gallery_records(job, &generation).await;
     let unsaved = gallery.save(records).await.err().map(|e| e.to_string());
-    job.state.set(JobState::Done {
+    JobState::Done {
         generation,
         unsaved,
         retries,
-    });
+    }
 }
 
 fn new_job(

@@ -39,7 +39,7 @@ impl ObjectUrl {
             return ObjectUrl::from_blob(blob);
         }
         let bytes = js_sys::Uint8Array::new(&JsFuture::from(blob.array_buffer()).await?);
-        Ok(ObjectUrl::from_array(&bytes, SVG)?.0)
+        inert_svg_url(&bytes)
     }
 
     /// A new Blob of type `mime` holding `bytes`, and a URL to show it.
@@ -48,18 +48,26 @@ impl ObjectUrl {
         mime: &str,
     ) -> Result<(ObjectUrl, Blob), JsValue> {
         let blob = blob_of(bytes, mime)?;
-        if mime != SVG {
-            return Ok((ObjectUrl::from_blob(&blob)?, blob));
-        }
-        let inert = easel_core::files::inert_svg(&bytes.to_vec());
-        let wrapper = blob_of(&js_sys::Uint8Array::from(inert.as_bytes()), SVG)?;
-        let url = Url::create_object_url_with_blob(&wrapper)?;
-        Ok((ObjectUrl { url }, blob))
+        let url = if mime == SVG {
+            inert_svg_url(bytes)?
+        } else {
+            ObjectUrl::from_blob(&blob)?
+        };
+        Ok((url, blob))
     }
 
     pub fn as_str(&self) -> &str {
         &self.url
     }
+}
+
+/// A URL of the inert wrapper that shows the SVG `bytes`.
+fn inert_svg_url(bytes: &js_sys::Uint8Array) -> Result<ObjectUrl, JsValue> {
+    let inert = easel_core::files::inert_svg(&bytes.to_vec());
+    let wrapper = blob_of(&js_sys::Uint8Array::from(inert.as_bytes()), SVG)?;
+    Ok(ObjectUrl {
+        url: Url::create_object_url_with_blob(&wrapper)?,
+    })
 }
 
 fn blob_of(bytes: &js_sys::Uint8Array, mime: &str) -> Result<Blob, JsValue> {
